@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Deep packet inspection: extract the HTTP Host, TLS SNI or DNS QNAME of a packet, drop
+ * it when the name or a parent domain is blocklisted, and drop every later packet of
+ * that connection. Semantics: ../shared/corpus/README.md; build choices: bpf/README.md.
+ *
+ * Verifier strategy. Loops over packet bytes are bounded, and every offset that comes
+ * out of one loop and feeds the next is stored in the per-CPU 'scratch' map and read
+ * back ("laundered"): the verifier then sees one unknown-but-bounded offset instead of
+ * one exact offset per loop exit, so the code after a loop is verified once, not once
+ * per iteration. Loop-carried flags live in scratch for the same reason.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "dpi.h"
+
+#define VLAN_MAX 2
+#define IPV6_EXT_MAX 6
+#define TLS_EXT_MAX 32
+#define HOST_SCAN_MAX 1500 /* bytes of TCP payload searched for a Host header */
+#define NAME_SCAN_MAX 300  /* bytes read for one name, port and blanks included */
+#define NAME_LEN_MAX 254   /* longest name kept: 253 characters and a trailing dot */
+#define OFF_MASK 0xfff     /* every packet offset is < 4096 */
+
+#define ETH_P_8021AD_ 0x88A8
+
+/*
+ * Makes the compiler reload from memory what it would otherwise keep in registers:
+ * offsets and packet pointers must reach the verifier as fresh loads (an unknown scalar,
+ * a packet pointer with no range yet) for the laundering above to work.
+ */
+#define reload_barrier() asm volatile("" ::: "memory")
+#define IPV6_HOPOPTS 0
+#define IPV6_ROUTING 43
+#define IPV6_FRAGMENT 44
+#define IPV6_DSTOPTS 60
+
+/* How copy_name() reads a name and where it ends. */
+enum name_format {
+	NAME_HTTP_HOST,   /* header value: ends at CR or LF; blanks trimmed */
+	NAME_HTTP_URL,    /* absolute-form target: ends at '/', ' ', '?' or '#' */
+	NAME_TLS_SNI,     /* exactly `limit` bytes */
+	NAME_DNS_LABELS,  /* length-prefixed labels up to a zero length */
+};
+
+/* Per-CPU working memory; keeps the stack small and launders offsets (see top). */
+struct scratch {
+	struct dpi_event event;   /* the name is written straight into event.name */
+	struct dpi_domain_key key;
+	struct dpi_flow_key flow;
+	__u32 payload_off;        /* start of L4 payload, from data */
+	__u32 payload_end;        /* end of the IP payload, from data */
+	__u32 name_off;           /* where copy_name() starts */
+	__u32 name_limit;         /* NAME_TLS_SNI: the name's length */
+	__u32 name_len;           /* result of copy_name() */
+	__u32 label_left;         /* NAME_DNS_LABELS: bytes left in the current label */
+	__u32 in_port;            /* a ':' was seen: the rest is a port, not the name */
+	__u32 complete;           /* the name's terminator was found inside the packet */
+	__u32 found;
+	__u32 method_len;         /* HTTP: request method and its space */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct dpi_domain_key);
+	__type(value, __u32);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} blocklist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct dpi_flow_key);
+	__type(value, struct dpi_flow_value);
+	__uint(max_entries, 65536);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, DPI_CNT_MAX);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct scratch);
+	__uint(max_entries, 1);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 index)
+{
+	__u64 *value = bpf_map_lookup_elem(&counters, &index);
+
+	if (value)
+		*value += 1;
+}
+
+static __always_inline __u8 lower(__u8 c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+/* Writes the IPv4 address at p as ::ffff:a.b.c.d. */
+static __always_inline void map_v4(__u8 *out, const __u8 *p)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, p, 4);
+}
+
+/* The connection key, endpoints sorted so both directions give the same key. */
+static __always_inline void flow_key_order(struct dpi_flow_key *key)
+{
+	__u64 a_hi = *(__u64 *)key->addr_a, a_lo = *(__u64 *)(key->addr_a + 8);
+	__u64 b_hi = *(__u64 *)key->addr_b, b_lo = *(__u64 *)(key->addr_b + 8);
+	int swap = a_hi > b_hi || (a_hi == b_hi && (a_lo > b_lo || (a_lo == b_lo && key->port_a > key->port_b)));
+
+	if (swap) {
+		*(__u64 *)key->addr_a = b_hi;
+		*(__u64 *)(key->addr_a + 8) = b_lo;
+		*(__u64 *)key->addr_b = a_hi;
+		*(__u64 *)(key->addr_b + 8) = a_lo;
+		__u16 port = key->port_a;
+		key->port_a = key->port_b;
+		key->port_b = port;
+	}
+}
+
+struct l3_info {
+	__u32 l4_off;
+	__u32 ip_end;   /* end of the IP datagram, from data */
+	__u8 l4_proto;
+	__u8 family;
+};
+
+/* Skips up to two VLAN tags; returns the EtherType and sets *off past the L2 header. */
+static __always_inline int parse_l2(void *data, void *data_end, __u32 *off)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__u16 proto = eth->h_proto;
+	__u32 o = sizeof(*eth);
+
+#pragma unroll
+	for (int i = 0; i < VLAN_MAX; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD_))
+			break;
+		__u16 *tag = data + o;
+		if ((void *)(tag + 2) > data_end)
+			return -1;
+		proto = tag[1];
+		o += 4;
+	}
+	*off = o;
+	return proto;
+}
+
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, struct l3_info *l3,
+				      struct dpi_event *ev)
+{
+	__u8 *ip = data + off;
+
+	if ((void *)(ip + 20) > data_end)
+		return -1;
+	__u32 ihl = ip[0] & 0xf;
+	if ((ip[0] >> 4) != 4 || ihl < 5)
+		return -1;
+	if (((ip[6] << 8) | ip[7]) & 0x1fff) /* a non-first fragment carries no L4 */
+		return -1;
+	l3->l4_off = off + ihl * 4;
+	l3->ip_end = off + ((ip[2] << 8) | ip[3]);
+	l3->l4_proto = ip[9];
+	l3->family = 4;
+	map_v4(ev->src_addr, ip + 12);
+	map_v4(ev->dst_addr, ip + 16);
+	return 0;
+}
+
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, struct l3_info *l3,
+				      struct dpi_event *ev)
+{
+	__u8 *ip = data + off;
+
+	if ((void *)(ip + 40) > data_end)
+		return -1;
+	if ((ip[0] >> 4) != 6)
+		return -1;
+	__builtin_memcpy(ev->src_addr, ip + 8, 16);
+	__builtin_memcpy(ev->dst_addr, ip + 24, 16);
+	l3->ip_end = off + 40 + ((ip[4] << 8) | ip[5]);
+	l3->family = 6;
+
+	__u8 next = ip[6];
+	__u32 o = off + 40;
+#pragma unroll
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		if (next != IPV6_HOPOPTS && next != IPV6_ROUTING && next != IPV6_DSTOPTS && next != IPV6_FRAGMENT)
+			break;
+		o &= OFF_MASK;
+		__u8 *ext = data + o;
+		if ((void *)(ext + 8) > data_end)
+			return -1;
+		if (next == IPV6_FRAGMENT) {
+			if ((((ext[2] << 8) | ext[3]) >> 3) != 0) /* non-first fragment */
+				return -1;
+			o += 8;
+		} else {
+			o += (ext[1] + 1) * 8;
+		}
+		next = ext[0];
+	}
+	if (next == IPV6_HOPOPTS || next == IPV6_ROUTING || next == IPV6_DSTOPTS || next == IPV6_FRAGMENT)
+		return -1;
+	l3->l4_off = o;
+	l3->l4_proto = next;
+	return 0;
+}
+
+/* Parses L2-L4. Fills the event's addresses and ports, the flow key, and the payload
+ * bounds in scratch. Returns -1 when the packet has no L4 Harmony can classify. */
+static __always_inline int parse_packet(struct xdp_md *ctx, struct scratch *s)
+{
+	struct dpi_flow_key *key = &s->flow;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct dpi_event *ev = &s->event;
+	struct l3_info l3 = {};
+	__u32 off = 0;
+	int proto = parse_l2(data, data_end, &off);
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if (parse_ipv4(data, data_end, off, &l3, ev))
+			return -1;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		if (parse_ipv6(data, data_end, off, &l3, ev))
+			return -1;
+	} else {
+		return -1;
+	}
+
+	__u32 l4_off = l3.l4_off & OFF_MASK;
+	__u8 *l4 = data + l4_off;
+	__u32 payload_off;
+
+	if (l3.l4_proto == IPPROTO_TCP) {
+		if ((void *)(l4 + 20) > data_end)
+			return -1;
+		__u32 doff = (l4[12] >> 4) * 4;
+		if (doff < 20)
+			return -1;
+		payload_off = l4_off + doff;
+	} else if (l3.l4_proto == IPPROTO_UDP) {
+		if ((void *)(l4 + 8) > data_end)
+			return -1;
+		payload_off = l4_off + 8;
+	} else {
+		return -1;
+	}
+
+	__u32 end = (__u32)(data_end - data);
+	if (l3.ip_end < end)
+		end = l3.ip_end; /* Ethernet padding is not payload */
+	if (payload_off > end)
+		return -1;
+
+	ev->family = l3.family;
+	ev->l4_proto = l3.l4_proto;
+	ev->src_port = *(__u16 *)l4;
+	ev->dst_port = *(__u16 *)(l4 + 2);
+	s->payload_off = payload_off;
+	s->payload_end = end;
+
+	__builtin_memcpy(key->addr_a, ev->src_addr, 16);
+	__builtin_memcpy(key->addr_b, ev->dst_addr, 16);
+	key->port_a = ev->src_port;
+	key->port_b = ev->dst_port;
+	key->l4_proto = l3.l4_proto;
+	flow_key_order(key);
+	return 0;
+}
+
+/*
+ * Copies the name that starts at s->name_off into s->event.name, lower-cased, in the
+ * given format (a constant at every call site, so each inlined copy keeps only its own
+ * branches). Sets s->name_len; returns 0 only when the name is complete (its
+ * terminator lies inside the packet) and not empty.
+ */
+static __always_inline int copy_name(struct xdp_md *ctx, struct scratch *s, const enum name_format format)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 base = s->name_off & OFF_MASK;
+
+	s->name_len = 0;
+	s->in_port = 0;
+	s->complete = 0;
+	for (__u32 j = 0; j < NAME_SCAN_MAX; j++) {
+		if (format == NAME_TLS_SNI && j == s->name_limit) {
+			s->complete = 1;
+			break;
+		}
+		__u8 *p = data + base + j;
+		if ((void *)(p + 1) > data_end || base + j >= s->payload_end)
+			break;
+		__u8 c = *p;
+		if (format == NAME_HTTP_HOST && (c == '\r' || c == '\n')) {
+			s->complete = 1;
+			break;
+		}
+		if (format == NAME_HTTP_URL && (c == '/' || c == ' ' || c == '?' || c == '#')) {
+			s->complete = 1;
+			break;
+		}
+		if (format == NAME_DNS_LABELS) {
+			if (s->label_left == 0) {
+				if (c == 0) {
+					s->complete = 1;
+					break;
+				}
+				if (c > 63) /* compression pointer or reserved: not a plain QNAME */
+					break;
+				s->label_left = c;
+				c = '.';
+			} else {
+				s->label_left -= 1;
+			}
+		}
+		if (c == ':' && format != NAME_DNS_LABELS)
+			s->in_port = 1;
+		if (s->in_port)
+			continue;
+		if (j >= NAME_LEN_MAX)
+			break;
+		s->event.name[j] = lower(c);
+		if (c != ' ' && c != '\t')
+			s->name_len = j + 1;
+	}
+	reload_barrier();
+	if (!s->complete)
+		return -1;
+
+	__u32 len = s->name_len;
+	if (len > 0 && len <= NAME_LEN_MAX && s->event.name[(len - 1) & 0xff] == '.')
+		len -= 1;
+	s->name_len = len;
+	return len > 0 && len <= NAME_LEN_MAX ? 0 : -1;
+}
+
+/* Looks the name (or a parent domain) up in the blocklist: one LPM lookup of the
+ * reversed name with a trailing dot. */
+static __always_inline int is_blocked(struct scratch *s)
+{
+	__u32 len = s->name_len;
+
+	if (len == 0 || len > NAME_LEN_MAX)
+		return 0;
+	for (__u32 i = 0; i < NAME_LEN_MAX; i++) {
+		if (i >= len)
+			break;
+		s->key.name[i] = s->event.name[(len - 1 - i) & 0xff];
+	}
+	reload_barrier();
+	len = s->name_len & 0xff;
+	s->key.name[len] = '.';
+	s->key.prefixlen = (len + 1) * 8;
+	return bpf_map_lookup_elem(&blocklist, &s->key) != NULL;
+}
+
+static __always_inline int match4(const __u8 *p, char a, char b, char c, char d)
+{
+	return p[0] == a && p[1] == b && p[2] == c && p[3] == d;
+}
+
+/* Length of the request method at p, including its space; 0 when p is no request. */
+static __always_inline __u32 http_method_len(const __u8 *p)
+{
+	if (match4(p, 'G', 'E', 'T', ' ') || match4(p, 'P', 'U', 'T', ' '))
+		return 4;
+	if (match4(p, 'P', 'O', 'S', 'T') && p[4] == ' ')
+		return 5;
+	if (match4(p, 'H', 'E', 'A', 'D') && p[4] == ' ')
+		return 5;
+	if (match4(p, 'P', 'A', 'T', 'C') && p[4] == 'H' && p[5] == ' ')
+		return 6;
+	if (match4(p, 'D', 'E', 'L', 'E') && p[4] == 'T' && p[5] == 'E' && p[6] == ' ')
+		return 7;
+	if (match4(p, 'O', 'P', 'T', 'I') && p[4] == 'O' && p[5] == 'N' && p[6] == 'S' && p[7] == ' ')
+		return 8;
+	if (match4(p, 'C', 'O', 'N', 'N') && p[4] == 'E' && p[5] == 'C' && p[6] == 'T' && p[7] == ' ')
+		return 8;
+	return 0;
+}
+
+/* Finds the first line starting with "Host:" (any case); sets s->name_off past the
+ * colon and blanks. */
+static __always_inline int find_host_header(struct xdp_md *ctx, struct scratch *s)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 base = s->payload_off & OFF_MASK;
+
+	s->found = 0;
+	for (__u32 i = 0; i < HOST_SCAN_MAX; i++) {
+		__u8 *p = data + base + i;
+		if ((void *)(p + 6) > data_end || base + i + 6 > s->payload_end)
+			break;
+		/* One branch per byte: each branch multiplies the verifier's work by the loop's
+		 * length, so the six comparisons are folded into one. */
+		__u32 mismatch = (p[0] ^ '\n') | ((p[1] | 0x20) ^ 'h') | ((p[2] | 0x20) ^ 'o') |
+				 ((p[3] | 0x20) ^ 's') | ((p[4] | 0x20) ^ 't') | (p[5] ^ ':');
+		if (mismatch)
+			continue;
+		s->name_off = base + i + 6;
+		s->found = 1;
+		break;
+	}
+	reload_barrier();
+	if (!s->found)
+		return -1;
+
+	/* Skip the blanks before the value. A header that is all blanks to the end of the
+	 * packet is still the Host header: copy_name() then finds no terminator. */
+	base = s->name_off & OFF_MASK;
+	for (__u32 i = 0; i < NAME_SCAN_MAX; i++) {
+		__u8 *p = data + base + i;
+		if ((void *)(p + 1) > data_end || base + i >= s->payload_end)
+			break;
+		if (*p == ' ' || *p == '\t')
+			continue;
+		s->name_off = base + i;
+		break;
+	}
+	return 0;
+}
+
+static __always_inline int http_name(struct xdp_md *ctx, struct scratch *s)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 base = s->payload_off & OFF_MASK;
+	__u8 *p = data + base;
+
+	if ((void *)(p + 8) > data_end || base + 8 > s->payload_end)
+		return -1;
+	s->method_len = http_method_len(p);
+	if (!s->method_len)
+		return -1;
+
+	if (find_host_header(ctx, s) == 0) {
+		return copy_name(ctx, s, NAME_HTTP_HOST);
+	}
+	/* No Host header: the host of an absolute-form target, "GET http://host/...". */
+	reload_barrier();
+	__u32 method = s->method_len & 0xf;
+	base = s->payload_off & OFF_MASK;
+	__u8 *t = (__u8 *)(long)ctx->data + base + method;
+	if ((void *)(t + 7) > (void *)(long)ctx->data_end)
+		return -1;
+	if ((t[0] | 0x20) != 'h' || (t[1] | 0x20) != 't' || (t[2] | 0x20) != 't' || (t[3] | 0x20) != 'p' ||
+	    t[4] != ':' || t[5] != '/' || t[6] != '/')
+		return -1;
+	s->name_off = base + method + 7;
+	return copy_name(ctx, s, NAME_HTTP_URL);
+}
+
+static __always_inline __u32 be16_at(const __u8 *p)
+{
+	return (p[0] << 8) | p[1];
+}
+
+/* The server_name of a ClientHello: record (5) + handshake header (4) + version (2)
+ * + random (32), then session id, cipher suites, compression methods, extensions. */
+static __always_inline int tls_name(struct xdp_md *ctx, struct scratch *s)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 base = s->payload_off & OFF_MASK;
+	__u8 *p = data + base;
+
+	if ((void *)(p + 44) > data_end || base + 44 > s->payload_end)
+		return -1;
+	if (p[0] != 0x16 || p[1] != 0x03 || p[5] != 0x01)
+		return -1;
+
+	__u32 off = (base + 44 + p[43]) & OFF_MASK; /* past the session id */
+	__u8 *q = data + off;
+	if ((void *)(q + 2) > data_end)
+		return -1;
+	off = (off + 2 + be16_at(q)) & OFF_MASK; /* past the cipher suites */
+	q = data + off;
+	if ((void *)(q + 1) > data_end)
+		return -1;
+	off = (off + 1 + q[0]) & OFF_MASK; /* past the compression methods */
+	q = data + off;
+	if ((void *)(q + 2) > data_end)
+		return -1;
+	__u32 ext_end = off + 2 + be16_at(q);
+	off += 2;
+
+	s->found = 0;
+	for (int i = 0; i < TLS_EXT_MAX; i++) {
+		off &= OFF_MASK;
+		q = data + off;
+		if ((void *)(q + 9) > data_end || off + 4 > ext_end)
+			break;
+		__u32 type = be16_at(q), len = be16_at(q + 2);
+		if (type == 0) { /* server_name: list length, name type 0 = host_name, name length */
+			if (q[6] != 0)
+				break;
+			s->name_off = off + 9;
+			s->name_limit = be16_at(q + 7);
+			s->found = 1;
+			break;
+		}
+		off += 4 + len;
+	}
+	reload_barrier();
+	if (!s->found || s->name_limit > NAME_LEN_MAX)
+		return -1;
+	return copy_name(ctx, s, NAME_TLS_SNI);
+}
+
+/* The first question's QNAME: after the 12-byte header, labels joined with dots. */
+static __always_inline int dns_name(struct xdp_md *ctx, struct scratch *s)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 base = s->payload_off & OFF_MASK;
+	__u8 *p = data + base;
+
+	if ((void *)(p + 13) > data_end || base + 13 > s->payload_end)
+		return -1;
+	if (be16_at(p + 4) == 0) /* no question */
+		return -1;
+	if (p[12] == 0 || p[12] > 63)
+		return -1;
+	s->label_left = p[12];
+	s->name_off = base + 13;
+	return copy_name(ctx, s, NAME_DNS_LABELS);
+}
+
+/* Finds the packet's name by content; returns its enum dpi_proto, or DPI_PROTO_NONE. */
+static __always_inline __u32 classify(struct xdp_md *ctx, struct scratch *s)
+{
+	reload_barrier();
+	if (s->event.l4_proto == IPPROTO_UDP) {
+		if (s->event.dst_port == bpf_htons(53) && dns_name(ctx, s) == 0)
+			return DPI_PROTO_DNS;
+		return DPI_PROTO_NONE;
+	}
+	if (http_name(ctx, s) == 0)
+		return DPI_PROTO_HTTP;
+	if (tls_name(ctx, s) == 0)
+		return DPI_PROTO_TLS;
+	return DPI_PROTO_NONE;
+}
+
+static __always_inline int verdict(__u32 v)
+{
+	count(v == DPI_DROP ? DPI_CNT_DROP : DPI_CNT_PASS);
+	return v == DPI_DROP ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp")
+int dpi(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+
+	count(DPI_CNT_PACKETS);
+	if (!s)
+		return verdict(DPI_PASS);
+	if (parse_packet(ctx, s)) {
+		count(DPI_CNT_UNPARSED);
+		return verdict(DPI_PASS);
+	}
+
+	/* Classify before anything else is live, so every parse path reaches the scanning
+	 * loops in the same verifier state and they are verified once. */
+	__u32 proto = classify(ctx, s);
+	reload_barrier();
+	struct dpi_flow_value *flow = bpf_map_lookup_elem(&flows, &s->flow);
+	__u32 flow_blocked = flow && flow->verdict == DPI_DROP;
+
+	if (proto == DPI_PROTO_NONE) {
+		if (flow_blocked)
+			count(DPI_CNT_FLOW_DROP);
+		return verdict(flow_blocked ? DPI_DROP : DPI_PASS);
+	}
+
+	count(proto == DPI_PROTO_HTTP ? DPI_CNT_HTTP : proto == DPI_PROTO_TLS ? DPI_CNT_TLS : DPI_CNT_DNS);
+	__u32 v = (flow_blocked || is_blocked(s)) ? DPI_DROP : DPI_PASS;
+	struct dpi_flow_value remembered = {.verdict = v, .proto = proto};
+	bpf_map_update_elem(&flows, &s->flow, &remembered, BPF_ANY);
+
+	s->event.proto = proto;
+	s->event.verdict = v;
+	s->event.name_len = s->name_len;
+	bpf_ringbuf_output(&events, &s->event, sizeof(s->event), 0);
+	return verdict(v);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

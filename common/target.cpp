@@ -1,0 +1,23 @@
+#include "target.hpp"
+
+#include <chrono>
+
+namespace harmony {
+
+Result<double> LoadedProgram::time_per_run(ByteView frame, uint32_t repeat)
+{
+    if (repeat == 0) {
+        return fail("time", std::string(target()), "repeat must be at least 1");
+    }
+    auto start = std::chrono::steady_clock::now();
+    for (uint32_t i = 0; i < repeat; i++) {
+        auto outcome = run(frame);
+        if (!outcome) {
+            return std::unexpected(outcome.error());
+        }
+    }
+    std::chrono::duration<double, std::nano> spent = std::chrono::steady_clock::now() - start;
+    return spent.count() / repeat;
+}
+
+} // namespace harmony

@@ -1,0 +1,207 @@
+// BPF_MAP_TYPE_LPM_TRIE: keys are {u32 prefixlen; u8 data[]} and a lookup returns the
+// entry with the longest prefix that matches the key's first `prefixlen` bits, as the
+// kernel's trie does. Stored as one exact-match table per prefix length, probed from the
+// longest length down: simple, and fast for the few distinct lengths real tables have.
+#include "map_types.hpp"
+
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <map>
+#include <shared_mutex>
+#include <string_view>
+#include <unordered_map>
+
+namespace harmony::maps {
+namespace {
+
+constexpr size_t kPrefixBytes = sizeof(uint32_t);
+
+class LpmTrie final : public HostMap {
+public:
+    explicit LpmTrie(const MapInfo &info)
+        : HostMap(info), data_size_(info.key_size - kPrefixBytes), value_offset_(round_up8(info.key_size)),
+          pool_(value_offset_ + info.value_size, info.max_entries)
+    {
+    }
+
+    void *lookup_elem(const void *key) override
+    {
+        std::shared_lock lock(mutex_);
+        uint8_t *node = longest_match(static_cast<const uint8_t *>(key));
+        return node ? node + value_offset_ : nullptr;
+    }
+
+    long update_elem(const void *key, const void *value, uint64_t flags) override
+    {
+        return copy_in(static_cast<const uint8_t *>(key), static_cast<const uint8_t *>(value), flags);
+    }
+
+    long delete_elem(const void *raw_key) override
+    {
+        auto key = static_cast<const uint8_t *>(raw_key);
+        uint32_t length = prefix_length(key);
+        if (length > max_bits()) {
+            return -EINVAL;
+        }
+        std::unique_lock lock(mutex_);
+        auto table = tables_.find(length);
+        uint8_t masked[4 + 256];
+        if (table == tables_.end()) {
+            return -ENOENT;
+        }
+        auto it = table->second.find(masked_key(key, length, masked));
+        if (it == table->second.end()) {
+            return -ENOENT;
+        }
+        uint8_t *node = it->second;
+        table->second.erase(it);
+        if (table->second.empty()) {
+            tables_.erase(table);
+        }
+        count_--;
+        pool_.release(node);
+        return 0;
+    }
+
+protected:
+    long copy_out(const uint8_t *key, uint8_t *value) override
+    {
+        std::shared_lock lock(mutex_);
+        uint8_t *node = longest_match(key);
+        if (!node) {
+            return -ENOENT;
+        }
+        std::memcpy(value, node + value_offset_, info().value_size);
+        return 0;
+    }
+
+    long copy_in(const uint8_t *key, const uint8_t *value, uint64_t flags) override
+    {
+        uint32_t length = prefix_length(key);
+        if (!valid_update_flags(flags) || length > max_bits()) {
+            return -EINVAL;
+        }
+        std::unique_lock lock(mutex_);
+        uint8_t masked[4 + 256];
+        std::string_view wanted = masked_key(key, length, masked);
+        auto &table = tables_[length];
+        if (auto it = table.find(wanted); it != table.end()) {
+            if (flags == BPF_NOEXIST) {
+                return -EEXIST;
+            }
+            std::memcpy(it->second + value_offset_, value, info().value_size);
+            return 0;
+        }
+        if (flags == BPF_EXIST || count_ >= info().max_entries) {
+            drop_if_empty(length);
+            return flags == BPF_EXIST ? -ENOENT : -ENOSPC; // a full trie says -ENOSPC
+        }
+        uint8_t *node = pool_.allocate();
+        if (!node) {
+            drop_if_empty(length);
+            return -ENOMEM;
+        }
+        std::memcpy(node, key, kPrefixBytes);
+        std::memcpy(node + kPrefixBytes, wanted.data(), wanted.size());
+        std::memcpy(node + value_offset_, value, info().value_size);
+        table.emplace(std::string_view(reinterpret_cast<const char *>(node) + kPrefixBytes, wanted.size()), node);
+        count_++;
+        return 0;
+    }
+
+    /// Order: longest prefixes first, then by data bytes; an unknown key starts over.
+    long next(const uint8_t *key, uint8_t *next_key) override
+    {
+        std::shared_lock lock(mutex_);
+        std::vector<uint8_t *> nodes;
+        for (auto &[length, table] : tables_) {
+            std::vector<uint8_t *> level;
+            for (auto &[data, node] : table) {
+                level.push_back(node);
+            }
+            std::ranges::sort(level, [&](uint8_t *a, uint8_t *b) {
+                return std::memcmp(a + kPrefixBytes, b + kPrefixBytes, data_size_) < 0;
+            });
+            nodes.insert(nodes.end(), level.begin(), level.end());
+        }
+        size_t at = 0;
+        if (key) {
+            uint8_t masked[4 + 256];
+            uint32_t length = std::min(prefix_length(key), max_bits());
+            std::memcpy(masked, key, kPrefixBytes);
+            std::string_view data = masked_key(key, length, masked + kPrefixBytes);
+            auto same = [&](uint8_t *node) {
+                return prefix_length(node) == prefix_length(key) &&
+                       std::string_view(reinterpret_cast<const char *>(node) + kPrefixBytes, data.size()) == data;
+            };
+            auto it = std::ranges::find_if(nodes, same);
+            at = it == nodes.end() ? 0 : static_cast<size_t>(it - nodes.begin()) + 1;
+        }
+        if (at >= nodes.size()) {
+            return -ENOENT;
+        }
+        std::memset(next_key, 0, info().key_size);
+        std::memcpy(next_key, nodes[at], kPrefixBytes + (prefix_length(nodes[at]) + 7) / 8);
+        return 0;
+    }
+
+private:
+    using Table = std::unordered_map<std::string_view, uint8_t *>; // masked prefix bytes -> node
+    size_t data_size_;
+    size_t value_offset_;
+    ElementPool pool_;
+    std::shared_mutex mutex_;
+    std::map<uint32_t, Table, std::greater<>> tables_; // by prefix length, longest first
+    size_t count_ = 0;
+
+    uint32_t max_bits() const { return static_cast<uint32_t>(data_size_ * 8); }
+    static uint32_t prefix_length(const uint8_t *key)
+    {
+        uint32_t length;
+        std::memcpy(&length, key, sizeof(length));
+        return length;
+    }
+
+    /// The first `length` bits of the key's data, the rest of the last byte cleared.
+    static std::string_view masked_key(const uint8_t *key, uint32_t length, uint8_t *out)
+    {
+        size_t bytes = (length + 7) / 8;
+        std::memcpy(out, key + kPrefixBytes, bytes);
+        if (length % 8) {
+            out[bytes - 1] &= static_cast<uint8_t>(0xff00 >> (length % 8));
+        }
+        return {reinterpret_cast<const char *>(out), bytes};
+    }
+
+    uint8_t *longest_match(const uint8_t *key) const
+    {
+        uint32_t limit = std::min(prefix_length(key), max_bits());
+        uint8_t masked[256];
+        for (const auto &[length, table] : tables_) {
+            if (length > limit) {
+                continue;
+            }
+            if (auto it = table.find(masked_key(key, length, masked)); it != table.end()) {
+                return it->second;
+            }
+        }
+        return nullptr;
+    }
+
+    void drop_if_empty(uint32_t length)
+    {
+        if (auto it = tables_.find(length); it != tables_.end() && it->second.empty()) {
+            tables_.erase(it);
+        }
+    }
+};
+
+} // namespace
+
+std::unique_ptr<HostMap> make_lpm_trie(const MapInfo &info)
+{
+    return std::make_unique<LpmTrie>(info);
+}
+
+} // namespace harmony::maps

@@ -1,0 +1,301 @@
+#include "offload/rte_bpf_program.hpp"
+
+#include "host-runtime/program_image.hpp"
+
+#include <rte_bpf.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+namespace harmony::dpdk {
+namespace {
+
+constexpr uint8_t kCallOpcode = 0x85;   // BPF_JMP | BPF_CALL
+constexpr uint32_t kMaxPacketWindow = 1 << 16;
+constexpr uint16_t kBurstMax = 64;
+
+// rte_bpf's x86 JIT calls external functions with a stack that is not 16-byte aligned
+// (measured: SSE stores in a helper fault), so every helper realigns on entry.
+#define HARMONY_RTE_BPF_HELPER __attribute__((force_align_arg_pointer))
+
+HARMONY_RTE_BPF_HELPER uint64_t ktime_get_ns(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+HARMONY_RTE_BPF_HELPER uint64_t get_prandom_u32(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)
+{
+    return static_cast<uint32_t>(rte_rand());
+}
+
+HARMONY_RTE_BPF_HELPER uint64_t get_smp_processor_id(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t)
+{
+    return rte_lcore_id();
+}
+
+const RteBpfHelper kScalarHelpers[] = {
+    {5, "bpf_ktime_get_ns", ktime_get_ns, 0},
+    {7, "bpf_get_prandom_u32", get_prandom_u32, 0},
+    {8, "bpf_get_smp_processor_id", get_smp_processor_id, 0},
+};
+
+// rte_bpf logs its validator's reasons through rte_log; while loading, those lines are
+// captured so a refusal can say why. rte_log's stream is process-wide, hence the lock.
+class RteLogCapture {
+public:
+    RteLogCapture() : lock_(mutex_), previous_(rte_log_get_stream())
+    {
+        stream_ = open_memstream(&text_, &size_);
+        if (stream_ != nullptr) {
+            rte_openlog_stream(stream_);
+        }
+    }
+    ~RteLogCapture()
+    {
+        restore();
+        free(text_);
+    }
+    std::string text()
+    {
+        restore();
+        std::string lines = text_ ? std::string(text_, size_) : std::string();
+        while (!lines.empty() && lines.back() == '\n') {
+            lines.pop_back();
+        }
+        return lines;
+    }
+
+private:
+    void restore()
+    {
+        if (stream_ != nullptr) {
+            rte_openlog_stream(previous_ == stderr ? nullptr : previous_);
+            fclose(stream_);
+            stream_ = nullptr;
+        }
+    }
+    static inline std::mutex mutex_;
+    std::lock_guard<std::mutex> lock_;
+    FILE *previous_;
+    FILE *stream_ = nullptr;
+    char *text_ = nullptr;
+    size_t size_ = 0;
+};
+
+rte_bpf_xsym helper_symbol(const RteBpfHelper &helper)
+{
+    rte_bpf_xsym symbol{};
+    symbol.name = helper.name;
+    symbol.type = RTE_BPF_XTYPE_FUNC;
+    symbol.func.val = helper.fn;
+    symbol.func.nb_args = helper.nb_args;
+    for (uint32_t i = 0; i < helper.nb_args; ++i) {
+        symbol.func.args[i] = {RTE_BPF_ARG_RAW, sizeof(uint64_t), 0};
+    }
+    symbol.func.ret = {RTE_BPF_ARG_RAW, sizeof(uint64_t), 0};
+    return symbol;
+}
+
+// rte_bpf numbers calls by their index in the external-symbol table, not by helper id:
+// every known helper becomes a symbol and each `call id` is rewritten to its index.
+std::vector<rte_bpf_xsym> bind_helper_calls(std::vector<ebpf_insn> &code, const std::vector<RteBpfHelper> &helpers,
+                                            std::vector<std::string> &unbound)
+{
+    std::vector<rte_bpf_xsym> symbols;
+    for (const auto &helper : helpers) {
+        symbols.push_back(helper_symbol(helper));
+    }
+    for (size_t pc = 0; pc < code.size(); ++pc) {
+        auto &insn = code[pc];
+        if (insn.code != kCallOpcode || insn.src_reg != 0) {
+            continue; // bpf-to-bpf calls (src 1) are left for rte_bpf to refuse
+        }
+        auto helper = std::ranges::find(helpers, static_cast<uint32_t>(insn.imm), &RteBpfHelper::id);
+        if (helper == helpers.end()) {
+            unbound.push_back(fmt::format("insn {}: helper {} has no rte_bpf binding", pc, insn.imm));
+            // Out of the table on purpose: rte_bpf then refuses the call itself.
+            insn.imm = static_cast<int32_t>(helpers.size());
+        } else {
+            insn.imm = static_cast<int32_t>(helper - helpers.begin());
+        }
+    }
+    return symbols;
+}
+
+rte_bpf_arg program_argument(const RteBpfOptions &options)
+{
+    if (options.context == RteBpfContext::Mbuf) {
+        return {RTE_BPF_ARG_PTR_MBUF, sizeof(rte_mbuf), RTE_MBUF_DEFAULT_BUF_SIZE};
+    }
+    return {RTE_BPF_ARG_PTR, options.packet_window, 0};
+}
+
+} // namespace
+
+std::span<const RteBpfHelper> scalar_helpers()
+{
+    return kScalarHelpers;
+}
+
+std::string_view engine_name(Engine engine)
+{
+    switch (engine) {
+    case Engine::RteBpfJit:
+        return "rte_bpf-jit";
+    case Engine::RteBpfInterpreter:
+        return "rte_bpf-interpreter";
+    case Engine::HarmonyJit:
+        return "harmony-jit";
+    case Engine::HarmonyInterpreter:
+        return "harmony-interpreter";
+    }
+    return "unknown";
+}
+
+Result<std::unique_ptr<RteBpfProgram>> RteBpfProgram::load(std::span<const isa::RawInsn> insns,
+                                                           const RteBpfOptions &options, const std::string &which)
+{
+    static_assert(sizeof(ebpf_insn) == sizeof(isa::RawInsn));
+    if (insns.empty()) {
+        return fail("load on rte_bpf", which, "the program has no instructions");
+    }
+    if (options.context == RteBpfContext::Packet &&
+        (options.packet_window == 0 || options.packet_window > kMaxPacketWindow)) {
+        return fail("load on rte_bpf", which, fmt::format("packet window {} is not in 1..{}", options.packet_window,
+                                                          kMaxPacketWindow));
+    }
+    std::vector<ebpf_insn> code(insns.size());
+    std::memcpy(code.data(), insns.data(), insns.size_bytes());
+
+    std::vector<RteBpfHelper> helpers(kScalarHelpers, kScalarHelpers + std::size(kScalarHelpers));
+    helpers.insert(helpers.end(), options.helpers.begin(), options.helpers.end());
+    std::vector<std::string> unbound;
+    auto symbols = bind_helper_calls(code, helpers, unbound);
+
+    rte_bpf_prm prm{};
+    prm.ins = code.data();
+    prm.nb_ins = static_cast<uint32_t>(code.size());
+    prm.xsym = symbols.data();
+    prm.nb_xsym = static_cast<uint32_t>(symbols.size());
+    prm.prog_arg = program_argument(options);
+
+    RteLogCapture log;
+    rte_bpf *bpf = rte_bpf_load(&prm);
+    int err = rte_errno;
+    std::string validator_log = log.text();
+    if (bpf == nullptr) {
+        if (!unbound.empty()) {
+            validator_log += fmt::format("{}({})", validator_log.empty() ? "" : "; ", fmt::join(unbound, "; "));
+        }
+        return fail("load on rte_bpf", which,
+                    fmt::format("rte_bpf_load: {}{}{}", errno_text(err), validator_log.empty() ? "" : ": ",
+                                validator_log));
+    }
+    auto program = std::unique_ptr<RteBpfProgram>(new RteBpfProgram());
+    program->bpf_ = bpf;
+    program->options_ = options;
+    program->choice_ = {Engine::RteBpfInterpreter, "rte_bpf accepted the program; interpreter asked for"};
+    if (options.jit) {
+        rte_bpf_jit jit{};
+        if (rte_bpf_get_jit(bpf, &jit) == 0 && jit.func != nullptr) {
+            program->jit_ = jit.func;
+            program->choice_ = {Engine::RteBpfJit,
+                                fmt::format("rte_bpf accepted the program; JIT code {} bytes", jit.sz)};
+        } else {
+            program->choice_.reason = "rte_bpf accepted the program but produced no JIT code; interpreting";
+        }
+    }
+    return program;
+}
+
+RteBpfProgram::~RteBpfProgram()
+{
+    rte_bpf_destroy(bpf_);
+}
+
+void *RteBpfProgram::context_of(rte_mbuf *mbuf, uint8_t *scratch) const
+{
+    if (options_.context == RteBpfContext::Mbuf) {
+        return mbuf;
+    }
+    auto *data = rte_pktmbuf_mtod(mbuf, uint8_t *);
+    if (mbuf->data_len >= options_.packet_window) {
+        return data;
+    }
+    // The validator assumed packet_window readable bytes: give short frames zeros after
+    // their end rather than whatever the buffer held before.
+    std::memset(scratch, 0, options_.packet_window);
+    std::memcpy(scratch, data, mbuf->data_len);
+    return scratch;
+}
+
+uint64_t RteBpfProgram::run(rte_mbuf *mbuf)
+{
+    std::vector<uint8_t> scratch(options_.packet_window);
+    void *ctx = context_of(mbuf, scratch.data());
+    return jit_ ? jit_(ctx) : rte_bpf_exec(bpf_, ctx);
+}
+
+void RteBpfProgram::run_burst(rte_mbuf **mbufs, uint64_t *actions, uint16_t count)
+{
+    thread_local std::vector<uint8_t> scratch;
+    scratch.resize(static_cast<size_t>(options_.packet_window) * kBurstMax);
+    void *contexts[kBurstMax];
+    for (uint16_t done = 0; done < count;) {
+        uint16_t n = std::min<uint16_t>(count - done, kBurstMax);
+        for (uint16_t i = 0; i < n; ++i) {
+            contexts[i] = context_of(mbufs[done + i], scratch.data() + size_t(i) * options_.packet_window);
+        }
+        if (jit_ != nullptr) {
+            for (uint16_t i = 0; i < n; ++i) {
+                actions[done + i] = jit_(contexts[i]);
+            }
+        } else {
+            rte_bpf_exec_burst(bpf_, contexts, actions + done, n);
+        }
+        done += n;
+    }
+}
+
+Result<PacketOutcome> RteBpfProgram::run_one(rte_mbuf *mbuf)
+{
+    return PacketOutcome{static_cast<uint32_t>(run(mbuf)), {}};
+}
+
+Result<std::vector<isa::RawInsn>> read_program_insns(const std::string &object_path, const std::string &program)
+{
+    auto image = load_program_image(object_path);
+    if (!image) {
+        return std::unexpected(image.error());
+    }
+    const ProgramSection *section = program.empty() ? nullptr : image->program(program);
+    if (program.empty() && !image->programs.empty()) {
+        section = &image->programs.front();
+    }
+    if (section == nullptr) {
+        return fail("read BPF object", object_path,
+                    fmt::format("no program '{}' in it", program.empty() ? "(any)" : program));
+    }
+    // rte_bpf takes the 8-byte slots; the loader keeps each one as read (Insn::raw).
+    std::vector<isa::RawInsn> slots;
+    slots.reserve(section->insns.size());
+    for (const auto &insn : section->insns) {
+        slots.push_back(insn.raw);
+    }
+    return slots;
+}
+
+} // namespace harmony::dpdk
