@@ -3,6 +3,7 @@
 // its counters and DPI events as they come.
 #include "commands.hpp"
 
+#include "capabilities/capabilities.hpp"
 #include "common/dpi_control.hpp"
 #include "xdp/xdp.hpp"
 
@@ -87,11 +88,11 @@ void print_event(ByteView record)
                dpi::proto_name(event->proto), event->name, event->client, event->server);
 }
 
-void run_service(const RunOptions &o)
+Result<std::unique_ptr<xdp::Service>> start_on_xdp(const RunOptions &o, std::string_view target)
 {
-    auto modes = xdp::modes_for_target(o.target);
+    auto modes = xdp::modes_for_target(target);
     if (!modes) {
-        fail_command(modes.error().message(), 2);
+        return std::unexpected(modes.error());
     }
     xdp::ServiceOptions options;
     options.program = o.program;
@@ -102,7 +103,50 @@ void run_service(const RunOptions &o)
     }
     options.both_directions = o.both_directions;
     options.modes = *modes;
-    auto started = xdp::Service::start(options);
+    return xdp::Service::start(options);
+}
+
+/// --target auto: place the program from live probes, then try the candidates in order,
+/// moving on (and saying why) when one refuses at load or attach time.
+Result<std::unique_ptr<xdp::Service>> start_placed(const RunOptions &o)
+{
+    auto requirements = caps::read_requirements(o.program, "");
+    if (!requirements) {
+        return std::unexpected(requirements.error());
+    }
+    caps::ProbeOptions probe_options;
+    probe_options.interfaces.push_back(o.iface);
+    auto capabilities = caps::probe(probe_options);
+    if (!capabilities) {
+        return std::unexpected(capabilities.error());
+    }
+    caps::PlaceOptions place_options;
+    place_options.interface = o.iface;
+    caps::Placement placement = caps::place(*requirements, *capabilities, place_options);
+    fmt::print("{}", placement.text());
+    auto attach = [&o](const caps::Candidate &candidate) -> Result<std::unique_ptr<xdp::Service>> {
+        auto target = caps::target_name(candidate.target);
+        if (!target.starts_with("xdp")) {
+            return fail("attach", std::string(target),
+                        "harmony run drives the XDP targets only so far (dpdk and host live runs: issues 6 and 3)");
+        }
+        return start_on_xdp(o, target);
+    };
+    auto log = [](const caps::Refusal &refusal) {
+        fmt::print("refused: {}: {}; trying the next candidate\n", caps::target_name(refusal.target),
+                   refusal.error.message());
+    };
+    auto placed = caps::run_auto<std::unique_ptr<xdp::Service>>(placement, attach, log);
+    if (!placed) {
+        return std::unexpected(placed.error());
+    }
+    fmt::print("placed on {}\n", caps::target_name(placed->target));
+    return std::move(placed->service);
+}
+
+void run_service(const RunOptions &o)
+{
+    auto started = o.target == "auto" ? start_placed(o) : start_on_xdp(o, o.target);
     if (!started) {
         fail_command(started.error().message());
     }
@@ -173,8 +217,10 @@ void add_run_command(CLI::App &app)
     cmd->add_option("--iface", options->iface, "interface to attach to (ingress)")->required();
     cmd->add_option("--egress", options->egress, "forwarding mode: frames the program passes leave through this port");
     cmd->add_flag("--both-directions", options->both_directions, "forward egress -> iface too, one shared DPI state");
-    cmd->add_option("--target", options->target, "xdp tries offload, native, generic in order; the others force one")
-        ->check(CLI::IsMember({"xdp", "xdp-offload", "xdp-native", "xdp-generic"}))
+    cmd->add_option("--target", options->target,
+                    "auto places it from live probes and falls back on refusal; xdp tries offload, native, generic "
+                    "in order; the others force one")
+        ->check(CLI::IsMember({"auto", "xdp", "xdp-offload", "xdp-native", "xdp-generic"}))
         ->capture_default_str();
     cmd->add_option("--blocklist", options->blocklist, "domains to block, one a line");
     cmd->add_option("--service", options->service, "service name for the pins (default: the program's name)");

@@ -91,3 +91,31 @@ TEST_CASE("harmony run attaches until SIGINT, replaces a killed run, refuses bad
     CHECK(offload.output.find("xdp-offload: -E") != std::string::npos);
     CHECK(net.exec("dut", "ip link show in0").find("xdp") == std::string::npos);
 }
+
+TEST_CASE("harmony run --target auto places the program, logs the offload refusal, attaches natively", "[xdp][cli]")
+{
+    if (access(kHarmony.c_str(), X_OK) != 0 || access(kDpi.c_str(), R_OK) != 0) {
+        WARN("harmony or dpi.bpf.o not built; skipping");
+        return;
+    }
+    TestNetwork net("auto");
+    std::string ns = net.add_namespace("dut");
+    net.add_namespace("peer");
+    net.add_veth("dut", "in0", "peer", "out0");
+    std::string service = "hxauto" + std::to_string(getpid());
+    std::string output = "/tmp/" + service + ".out";
+    pid_t run = start_run(ns, kDpi + " --iface in0 --target auto --interval 0.5 --service " + service, output);
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    CHECK(net.exec("dut", "ip link show in0").find("xdp") != std::string::npos);
+    kill(run, SIGINT);
+    int status = -1;
+    waitpid(run, &status, 0);
+    std::string printed = read_file(output);
+    std::remove(output.c_str());
+    INFO(printed);
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(printed.find("xdp-offload: kernel refused hardware offload on in0") != std::string::npos);
+    CHECK(printed.find("placed on xdp-native") != std::string::npos);
+    CHECK(printed.find("attached: xdp-native on in0") != std::string::npos);
+    CHECK(net.exec("dut", "ip link show in0").find("xdp") == std::string::npos);
+}
