@@ -86,6 +86,12 @@ Result<std::vector<Insn>> decode(std::span<const RawInsn> slots);
 /// Kernel-style text of one instruction, e.g. "r0 = *(u32 *)(r1 + 4)".
 std::string disassemble(const Insn &insn);
 
+/// Jeq .. Jsle: the jumps that compare dst with src or imm.
+inline bool is_conditional_jump(Op op)
+{
+    return op >= Op::Jeq && op <= Op::Jsle;
+}
+
 /// Where a jump at `pc` lands.
 inline int64_t jump_target(size_t pc, const Insn &insn)
 {

@@ -125,6 +125,9 @@ std::string conditional_jump(const Insn &insn)
 
 std::string disassemble(const Insn &insn)
 {
+    if (is_conditional_jump(insn.op)) {
+        return conditional_jump(insn);
+    }
     switch (insn.op) {
     case Op::Load: return fmt::format("r{} = {}", insn.dst, memory(insn, insn.src));
     case Op::LoadSx: return fmt::format("r{} = {}", insn.dst, memory(insn, insn.src, true));
@@ -141,17 +144,6 @@ std::string disassemble(const Insn &insn)
     case Op::CallReg: return fmt::format("callx r{}", insn.dst);
     case Op::Exit: return "exit";
     case Op::Filler: return "(second slot of lddw)";
-    case Op::Jeq:
-    case Op::Jgt:
-    case Op::Jge:
-    case Op::Jset:
-    case Op::Jne:
-    case Op::Jsgt:
-    case Op::Jsge:
-    case Op::Jlt:
-    case Op::Jle:
-    case Op::Jslt:
-    case Op::Jsle: return conditional_jump(insn);
     default: return alu(insn);
     }
 }

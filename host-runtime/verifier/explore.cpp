@@ -241,6 +241,10 @@ std::optional<Next> Explorer::step(State &s, uint32_t pc)
     using isa::Op;
     const isa::Insn &in = insns_[pc];
     bool ok = true;
+    if (isa::is_conditional_jump(in.op)) {
+        branch(s, pc, in);
+        return failed_ || !error_.empty() ? std::nullopt : std::optional(Next{Next::Stop, 0});
+    }
     switch (in.op) {
     case Op::LoadImm64: return ld_imm64(s, in) ? std::optional(Next{Next::Go, pc + 2}) : std::nullopt;
     case Op::Load:
@@ -252,19 +256,6 @@ std::optional<Next> Explorer::step(State &s, uint32_t pc)
     case Op::LoadInd:
         return fail(fmt::format("BPF_LD_[ABS|IND] instructions not allowed for this program type")), std::nullopt;
     case Op::Ja: return Next{Next::Go, static_cast<uint32_t>(isa::jump_target(pc, in))};
-    case Op::Jeq:
-    case Op::Jgt:
-    case Op::Jge:
-    case Op::Jset:
-    case Op::Jne:
-    case Op::Jsgt:
-    case Op::Jsge:
-    case Op::Jlt:
-    case Op::Jle:
-    case Op::Jslt:
-    case Op::Jsle:
-        branch(s, pc, in);
-        return failed_ || !error_.empty() ? std::nullopt : std::optional(Next{Next::Stop, 0});
     case Op::Call: ok = call_helper(s, pc, in); break;
     case Op::CallLocal: return call_local(s, pc);
     case Op::CallReg: return fail("callx (call by register) is not supported"), std::nullopt;
