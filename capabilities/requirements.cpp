@@ -47,11 +47,6 @@ bool is_alu(Op op)
     return op <= Op::Bswap;
 }
 
-bool is_conditional_jump(Op op)
-{
-    return op >= Op::Jeq && op <= Op::Jsle;
-}
-
 bool writes_dst(const Insn &insn)
 {
     return is_alu(insn.op) || insn.op == Op::Load || insn.op == Op::LoadSx || insn.op == Op::LoadImm64 ||
@@ -92,7 +87,7 @@ std::vector<InsnClass> classes_of(const Insn &insn)
         break;
     default: break;
     }
-    if (is_conditional_jump(insn.op) && !insn.is64) {
+    if (isa::is_conditional_jump(insn.op) && !insn.is64) {
         out.push_back(InsnClass::Jmp32);
     }
     return out;
@@ -236,7 +231,7 @@ private:
                 return err;
             }
         }
-        if ((insn.op == Op::Ja || is_conditional_jump(insn.op)) && isa::jump_target(pc, insn) <= static_cast<int64_t>(pc)) {
+        if ((insn.op == Op::Ja || isa::is_conditional_jump(insn.op)) && isa::jump_target(pc, insn) <= static_cast<int64_t>(pc)) {
             ++req_.loops;
             note_class(InsnClass::Loop, pc);
         }
