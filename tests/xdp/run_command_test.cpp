@@ -40,18 +40,45 @@ std::string read_file(const std::string &path)
     return text.str();
 }
 
+bool harmony_built()
+{
+    return access(kHarmony.c_str(), X_OK) == 0 && access(kDpi.c_str(), R_OK) == 0;
+}
+
+/// A DUT namespace whose in0 faces a peer namespace; returns the DUT namespace's name.
+std::string add_dut(TestNetwork &net)
+{
+    std::string ns = net.add_namespace("dut");
+    net.add_namespace("peer");
+    net.add_veth("dut", "in0", "peer", "out0");
+    return ns;
+}
+
+/// Ends a run with SIGINT as a user would; its exit status and what it printed.
+struct Finished {
+    int status = -1;
+    std::string printed;
+};
+Finished interrupt_run(pid_t run, const std::string &output)
+{
+    kill(run, SIGINT);
+    Finished finished;
+    waitpid(run, &finished.status, 0);
+    finished.printed = read_file(output);
+    std::remove(output.c_str());
+    return finished;
+}
+
 } // namespace
 
 TEST_CASE("harmony run attaches until SIGINT, replaces a killed run, refuses bad input", "[xdp][cli]")
 {
-    if (access(kHarmony.c_str(), X_OK) != 0 || access(kDpi.c_str(), R_OK) != 0) {
+    if (!harmony_built()) {
         WARN("harmony or dpi.bpf.o not built; skipping");
         return;
     }
     TestNetwork net("cli");
-    std::string ns = net.add_namespace("dut");
-    net.add_namespace("peer");
-    net.add_veth("dut", "in0", "peer", "out0");
+    std::string ns = add_dut(net);
     std::string service = "hxcli" + std::to_string(getpid());
     std::string output = "/tmp/" + service + ".out";
     std::string arguments = kDpi + " --iface in0 --target xdp-generic --interval 0.5 --service " + service +
@@ -68,11 +95,7 @@ TEST_CASE("harmony run attaches until SIGINT, replaces a killed run, refuses bad
 
     pid_t run = start_run(ns, arguments, output);
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    kill(run, SIGINT);
-    int status = -1;
-    waitpid(run, &status, 0);
-    std::string printed = read_file(output);
-    std::remove(output.c_str());
+    auto [status, printed] = interrupt_run(run, output);
     INFO(printed);
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
@@ -94,25 +117,20 @@ TEST_CASE("harmony run attaches until SIGINT, replaces a killed run, refuses bad
 
 TEST_CASE("harmony run --target auto places the program, logs the offload refusal, attaches natively", "[xdp][cli]")
 {
-    if (access(kHarmony.c_str(), X_OK) != 0 || access(kDpi.c_str(), R_OK) != 0) {
+    if (!harmony_built()) {
         WARN("harmony or dpi.bpf.o not built; skipping");
         return;
     }
     TestNetwork net("auto");
-    std::string ns = net.add_namespace("dut");
-    net.add_namespace("peer");
-    net.add_veth("dut", "in0", "peer", "out0");
+    std::string ns = add_dut(net);
     std::string service = "hxauto" + std::to_string(getpid());
     std::string output = "/tmp/" + service + ".out";
     pid_t run = start_run(ns, kDpi + " --iface in0 --target auto --interval 0.5 --service " + service, output);
     std::this_thread::sleep_for(std::chrono::seconds(3));
     CHECK(net.exec("dut", "ip link show in0").find("xdp") != std::string::npos);
-    kill(run, SIGINT);
-    int status = -1;
-    waitpid(run, &status, 0);
-    std::string printed = read_file(output);
-    std::remove(output.c_str());
+    auto [status, printed] = interrupt_run(run, output);
     INFO(printed);
+    CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(printed.find("xdp-offload: kernel refused hardware offload on in0") != std::string::npos);
     CHECK(printed.find("placed on xdp-native") != std::string::npos);
