@@ -610,7 +610,9 @@ int dpi(struct xdp_md *ctx)
 	s->event.proto = proto;
 	s->event.verdict = v;
 	s->event.name_len = s->name_len;
-	bpf_ringbuf_output(&events, &s->event, sizeof(s->event), 0);
+	/* No wakeup: in the kernel a reader wakeup per event costs ~7x the whole DPI
+	 * (measured with harmony bench); readers drain on their own poll period instead. */
+	bpf_ringbuf_output(&events, &s->event, sizeof(s->event), BPF_RB_NO_WAKEUP);
 	return verdict(v);
 }
 

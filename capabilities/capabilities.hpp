@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <set>
@@ -129,6 +130,8 @@ struct DpdkPortCaps {
     uint16_t rx_queues = 0;
     Probe rte_flow;                        ///< validated a rule, or the PMD's refusal
     std::vector<std::string> flow_actions; ///< validated actions: "drop", "queue", ...
+    Probe steering;                        ///< rte_flow_validate of the DPI steering rules
+    Probe drop;                            ///< rte_flow_validate of a per-connection DROP rule
 };
 
 struct DpdkCaps {
@@ -176,6 +179,12 @@ struct ProbeOptions {
     bool attempt_hw_offload = true;  ///< load and attach an offloaded program on each interface
     DpdkPortProbe dpdk_ports;        ///< optional
 };
+
+/// The dpdk target's port probe for ProbeOptions::dpdk_ports: starts the EAL when it is not
+/// running (offload/eal.hpp; once per process), opens each device — a vdev with its
+/// arguments ("net_tap0,iface=htap0") or a PCI address — validates the DPI steering rules and
+/// a DROP rule with rte_flow_validate, and closes it again.
+DpdkPortProbe dpdk_port_probe(std::vector<std::string> devices);
 
 /// Probes kernel, interfaces, DPDK, Hyperscan and the host runtime. Kernel results are
 /// cached for the process; interfaces are probed afresh on every call.
@@ -256,9 +265,12 @@ enum class Target : uint8_t { XdpOffload, XdpNative, Dpdk, XdpGeneric, Host };
 std::string_view target_name(Target t); ///< "xdp-offload", "xdp-native", "dpdk", "xdp-generic", "host"
 Result<Target> parse_target(std::string_view name);
 
+/// Fastest first. (An array, not an initializer list in Policy: g++ 12 warns falsely on that.)
+inline constexpr Target kDefaultOrder[] = {Target::XdpOffload, Target::XdpNative, Target::Dpdk, Target::XdpGeneric,
+                                           Target::Host};
+
 struct Policy {
-    std::vector<Target> order{Target::XdpOffload, Target::XdpNative, Target::Dpdk, Target::XdpGeneric,
-                              Target::Host};
+    std::vector<Target> order{std::begin(kDefaultOrder), std::end(kDefaultOrder)};
     /// "host,dpdk" — comma-separated target names, most preferred first.
     static Result<Policy> parse(std::string_view text);
 };
@@ -279,6 +291,7 @@ struct Placement {
     std::string interface;
     std::vector<Candidate> candidates; ///< best first
     std::vector<Exclusion> excluded;
+    std::string capabilities_source;   ///< "probed on HOST" or the profile (place_program sets it)
 
     const Exclusion *exclusion(Target t) const;
     const Candidate *candidate(Target t) const;
@@ -288,9 +301,21 @@ struct Placement {
 struct PlaceOptions {
     std::string interface;   ///< XDP targets need one
     Policy policy;
+    std::string section;     ///< place_program: the program in the object; the first when empty
+    std::string profile;     ///< place_program: a capability profile (JSON) instead of live probes
+    bool attempt_hw_offload = true; ///< place_program: try an offloaded attach while probing the interface
+    DpdkPortProbe dpdk_ports;       ///< place_program: optional per-port rte_flow probe
 };
 
 Placement place(const Requirements &req, const Capabilities &caps, const PlaceOptions &options);
+
+/// Live probes (of options.interface and what ProbeOptions covers), or options.profile with
+/// what it leaves out probed here.
+Result<Capabilities> capabilities_for(const PlaceOptions &options);
+/// The whole decision for one BPF object: read its requirements, probe (or load the
+/// profile), place. Fails only when the object or the profile cannot be read or probing
+/// fails; an empty candidate list is a valid placement (every exclusion says why).
+Result<Placement> place_program(const std::string &program, const PlaceOptions &options);
 nlohmann::json to_json(const Placement &placement);
 nlohmann::json to_json(const Requirements &req);
 

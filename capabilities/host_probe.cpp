@@ -13,17 +13,16 @@
 
 namespace harmony::caps {
 
-/// Harmony's helper table (host target; dpdk through rte_bpf external symbols), as DESIGN.md
-/// lists it: map operations, time, random, redirect, packet adjustment, ring buffer,
-/// bpf_loop, and the Harmony helpers.
+/// Harmony's helper table (host target; dpdk through rte_bpf external symbols), read from
+/// the helpers registry so a helper registered at run time (hs_match) counts as soon as it
+/// is there.
 std::set<uint32_t> harmony_vm_helpers()
 {
-    return {BPF_FUNC_map_lookup_elem,   BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem,
-            BPF_FUNC_ktime_get_ns,      BPF_FUNC_get_prandom_u32, BPF_FUNC_get_smp_processor_id,
-            BPF_FUNC_redirect,          BPF_FUNC_xdp_adjust_head, BPF_FUNC_redirect_map,
-            BPF_FUNC_xdp_adjust_tail,   BPF_FUNC_ktime_get_boot_ns, BPF_FUNC_ringbuf_output,
-            BPF_FUNC_ringbuf_reserve,   BPF_FUNC_ringbuf_submit,  BPF_FUNC_ringbuf_discard,
-            BPF_FUNC_ringbuf_query,     BPF_FUNC_loop,            helpers::kHarmonyBase + 1 /* hs_match */};
+    std::set<uint32_t> ids;
+    for (const helpers::Helper *helper : helpers::all_helpers()) {
+        ids.insert(helper->id);
+    }
+    return ids;
 }
 
 namespace {
@@ -75,8 +74,9 @@ HostCaps probe_host()
     host.vm.map_types = harmony_vm_map_types();
     host.vm.map_types_known = true;
     host.vm.stack_bytes = 512;
-    host.vm.notes.push_back("helpers and map types: Harmony's helper table and map library (helpers/, "
-                            "host-runtime/maps)");
+    host.vm.notes.push_back(fmt::format("helpers: the {} helpers of Harmony's registry (helpers/); map types: its "
+                                        "map library (host-runtime/maps)",
+                                        host.vm.helpers.size()));
     return host;
 }
 

@@ -78,6 +78,9 @@ std::string helper_name(uint32_t id)
     if (id < std::size(kLinuxHelperNames)) {
         return kLinuxHelperNames[id];
     }
+    if (const helpers::Helper *registered = helpers::find_helper(id)) {
+        return registered->proto.name;
+    }
     for (auto [hid, name] : kHarmonyHelperNames) {
         if (hid == id) {
             return name;

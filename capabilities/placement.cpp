@@ -104,11 +104,26 @@ struct Verdict {
     Reasons reasons;
 };
 
+/// Harmony helpers exclude every XDP target whatever the interface can do: the kernel has no
+/// such helpers. Said even when the interface already excludes it, so the helper is named.
+void check_kernel_helpers(const Requirements &req, Reasons &reasons)
+{
+    EngineCaps kernel;
+    kernel.name = "linux";
+    Reasons found;
+    check_helpers(req, kernel, found);
+    for (std::string &reason : found) {
+        if (std::find(reasons.begin(), reasons.end(), reason) == reasons.end()) {
+            reasons.push_back(std::move(reason));
+        }
+    }
+}
+
 Verdict accept_or_refuse(Target target, const EngineCaps &engine, Reasons reasons, const Requirements &req,
                          const Capabilities &caps)
 {
-    if (reasons.empty()) {
-        reasons = engine_refusals(req, engine, caps);
+    for (std::string &reason : engine_refusals(req, engine, caps)) {
+        reasons.push_back(std::move(reason));
     }
     if (!reasons.empty()) {
         return {std::nullopt, std::move(reasons)};
@@ -139,10 +154,12 @@ Verdict place_offload(const Requirements &req, const Capabilities &caps, const P
     Reasons reasons;
     const InterfaceCaps *iface = xdp_interface(caps, options, reasons);
     if (!iface) {
+        check_kernel_helpers(req, reasons);
         return {std::nullopt, reasons};
     }
     if (!iface->hw_offload.yes()) {
         reasons.push_back(iface->hw_offload.detail.empty() ? "hardware offload not attempted" : iface->hw_offload.detail);
+        check_kernel_helpers(req, reasons);
         return {std::nullopt, reasons};
     }
     EngineCaps engine = iface->offload_engine.value_or(caps.kernel.xdp);
@@ -161,6 +178,7 @@ Verdict place_xdp(Target target, const Requirements &req, const Capabilities &ca
     Reasons reasons;
     const InterfaceCaps *iface = xdp_interface(caps, options, reasons);
     if (!iface) {
+        check_kernel_helpers(req, reasons);
         return {std::nullopt, reasons};
     }
     if (target == Target::XdpNative && iface->native_xdp.no()) {
@@ -287,10 +305,14 @@ nlohmann::json to_json(const Placement &placement)
     for (const Exclusion &e : placement.excluded) {
         excluded.push_back({{"target", target_name(e.target)}, {"reasons", e.reasons}});
     }
-    return {{"program", placement.program},
-            {"interface", placement.interface},
-            {"candidates", candidates},
-            {"excluded", excluded}};
+    nlohmann::json doc = {{"program", placement.program},
+                          {"interface", placement.interface},
+                          {"candidates", candidates},
+                          {"excluded", excluded}};
+    if (!placement.capabilities_source.empty()) {
+        doc["capabilities_source"] = placement.capabilities_source;
+    }
+    return doc;
 }
 
 } // namespace harmony::caps

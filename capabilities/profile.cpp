@@ -241,7 +241,8 @@ json dpdk_json(const DpdkCaps &d)
     json ports = json::array();
     for (const DpdkPortCaps &p : d.ports) {
         ports.push_back(json{{"name", p.name}, {"driver", p.driver}, {"rx_queues", p.rx_queues},
-                             {"rte_flow", probe_json(p.rte_flow)}, {"flow_actions", p.flow_actions}});
+                             {"rte_flow", probe_json(p.rte_flow)}, {"flow_actions", p.flow_actions},
+                             {"steering", probe_json(p.steering)}, {"drop", probe_json(p.drop)}});
     }
     return json{{"version", d.version},         {"pmd_dir", probe_json(d.pmd_dir)},
                 {"hugepages", probe_json(d.hugepages)}, {"eal_possible", probe_json(d.eal_possible)},
@@ -267,9 +268,12 @@ Result<DpdkCaps> dpdk_from(const Reader &r, const json &j)
         port.name = pj.value("name", "");
         port.driver = pj.value("driver", "");
         port.rx_queues = pj.value("rx_queues", uint16_t{0});
-        if (pj.contains("rte_flow")) {
-            HARMONY_TRY(p, r.probe(pj["rte_flow"], "dpdk.ports." + port.name + ".rte_flow"));
-            port.rte_flow = p;
+        for (auto [key, dst] : {std::pair{"rte_flow", &port.rte_flow}, {"steering", &port.steering},
+                                {"drop", &port.drop}}) {
+            if (pj.contains(key)) {
+                HARMONY_TRY(p, r.probe(pj[key], "dpdk.ports." + port.name + "." + key));
+                *dst = p;
+            }
         }
         port.flow_actions = pj.value("flow_actions", std::vector<std::string>{});
         d.ports.push_back(std::move(port));

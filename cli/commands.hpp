@@ -12,6 +12,9 @@ void add_probe_command(CLI::App &app);
 void add_place_command(CLI::App &app);
 void add_run_command(CLI::App &app);
 void add_verify_command(CLI::App &app);
+void add_bench_command(CLI::App &app);
+void add_map_command(CLI::App &app);
+void add_demo_command(CLI::App &app);
 
 /// Prints "harmony: <message>" on stderr and ends the command with `status`.
 [[noreturn]] void fail_command(const std::string &message, int status = 1);

@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include "helpers/hyperscan/hyperscan.hpp"
+
 #include <fmt/format.h>
 
 namespace harmony::cli {
@@ -22,6 +24,12 @@ int main(int argc, char **argv)
     harmony::cli::add_place_command(app);
     harmony::cli::add_run_command(app);
     harmony::cli::add_verify_command(app);
+    harmony::cli::add_bench_command(app);
+    harmony::cli::add_map_command(app);
+    harmony::cli::add_demo_command(app);
+    // Harmony helpers exist before any command verifies, places or loads a program calling them;
+    // where Hyperscan cannot run (no SSSE3) they stay absent and placement says so.
+    (void)harmony::hyperscan::register_helpers();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

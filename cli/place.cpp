@@ -21,30 +21,6 @@ struct PlaceArgs {
     bool json = false;
 };
 
-/// Live probes, or a profile with what it leaves out probed here.
-Result<caps::Capabilities> capabilities_for(const PlaceArgs &args)
-{
-    caps::ProbeOptions options;
-    if (!args.interface.empty()) {
-        options.interfaces.push_back(args.interface);
-    }
-    if (args.profile.empty()) {
-        return caps::probe(options);
-    }
-    auto profile_only = caps::load_profile(args.profile);
-    if (!profile_only) {
-        return profile_only;
-    }
-    if (profile_only->interface(args.interface)) {
-        options.interfaces.clear(); // the profile describes it
-    }
-    auto live = caps::probe(options);
-    if (!live) {
-        return live;
-    }
-    return caps::load_profile(args.profile, &*live);
-}
-
 void run_place(const PlaceArgs &args)
 {
     caps::PlaceOptions options;
@@ -56,25 +32,23 @@ void run_place(const PlaceArgs &args)
         }
         options.policy = *policy;
     }
-    auto req = caps::read_requirements(args.program, args.section);
-    if (!req) {
-        fail_command(req.error().message());
+    options.section = args.section;
+    options.profile = args.profile;
+    auto placement = caps::place_program(args.program, options);
+    if (!placement) {
+        fail_command(placement.error().message());
     }
-    auto found = capabilities_for(args);
-    if (!found) {
-        fail_command(found.error().message());
-    }
-    caps::Placement placement = caps::place(*req, *found, options);
     if (args.json) {
-        nlohmann::json doc = caps::to_json(placement);
-        doc["requirements"] = caps::to_json(*req);
-        doc["capabilities_source"] = found->source;
+        nlohmann::json doc = caps::to_json(*placement);
+        if (auto req = caps::read_requirements(args.program, args.section)) {
+            doc["requirements"] = caps::to_json(*req);
+        }
         fmt::print("{}\n", doc.dump(2));
     } else {
-        fmt::print("{}", placement.text());
+        fmt::print("{}", placement->text());
     }
-    if (placement.candidates.empty()) {
-        fail_command(fmt::format("no target can run {}", placement.program), 3);
+    if (placement->candidates.empty()) {
+        fail_command(fmt::format("no target can run {}", placement->program), 3);
     }
 }
 
@@ -92,6 +66,8 @@ void add_place_command(CLI::App &app)
     cmd->add_option("--policy", args->policy,
                     "Targets by preference, e.g. host,dpdk (default xdp-offload,xdp-native,dpdk,xdp-generic,host)");
     cmd->add_flag("--json", args->json, "Print the decision as JSON");
+    cmd->footer("Example: harmony place build/bpf/dpi.bpf.o --iface eth0\n"
+                "Example: harmony place build/bpf/dpi.bpf.o --profile host.profile.json --policy host,dpdk --json");
     cmd->callback([args] { run_place(*args); });
 }
 

@@ -1,4 +1,4 @@
-// `harmony probe [--iface IF] [--json] [--save F]`: what every target can do here and now.
+// `harmony probe [--iface IF] [--dpdk-port DEV] [--json] [--save F]`: what every target can do here and now.
 #include "capabilities/capabilities.hpp"
 #include "cli/commands.hpp"
 
@@ -13,6 +13,7 @@ namespace {
 
 struct ProbeArgs {
     std::vector<std::string> interfaces;
+    std::vector<std::string> dpdk_ports;
     bool json = false;
     bool no_offload_attempt = false;
     std::string save;
@@ -84,7 +85,9 @@ void print_text(const caps::Capabilities &c)
     print_probe("rte_bpf JIT", c.dpdk.rte_bpf_jit);
     print_engine(c.dpdk.rte_bpf);
     for (const caps::DpdkPortCaps &p : c.dpdk.ports) {
-        print_probe(("port " + p.name).c_str(), p.rte_flow);
+        fmt::print("  port {} (driver {}, rx queues {})\n", p.name, p.driver, p.rx_queues);
+        fmt::print("    rte_flow: steering {} ({}), drop {} ({})\n", state(p.steering), p.steering.detail,
+                   state(p.drop), p.drop.detail);
     }
     fmt::print("hyperscan {}\n", c.hyperscan.version);
     print_probe("valid platform", c.hyperscan.valid_platform);
@@ -98,9 +101,16 @@ void run_probe(const ProbeArgs &args)
     caps::ProbeOptions options;
     options.interfaces = args.interfaces;
     options.attempt_hw_offload = !args.no_offload_attempt;
+    if (!args.dpdk_ports.empty()) {
+        options.dpdk_ports = caps::dpdk_port_probe(args.dpdk_ports);
+    }
     auto found = caps::probe(options);
     if (!found) {
         fail_command(found.error().message());
+    }
+    if (found->dpdk.ports.size() != args.dpdk_ports.size()) {
+        const auto &notes = found->dpdk.rte_bpf.notes;
+        fail_command(notes.empty() ? "the DPDK port probe failed" : notes.back());
     }
     if (!args.save.empty()) {
         if (auto saved = caps::save_profile(*found, args.save); !saved) {
@@ -121,10 +131,16 @@ void add_probe_command(CLI::App &app)
     auto args = std::make_shared<ProbeArgs>();
     CLI::App *cmd = app.add_subcommand("probe", "Probe what every target can do here (kernel, NICs, DPDK, host)");
     cmd->add_option("--iface", args->interfaces, "Interface(s) to probe")->take_all();
+    cmd->add_option("--dpdk-port", args->dpdk_ports,
+                    "DPDK device(s) whose rte_flow support to probe: a vdev with its arguments "
+                    "(net_tap0,iface=htap0) or a PCI address; starts the EAL")
+        ->take_all();
     cmd->add_flag("--json", args->json, "Print the capabilities as JSON (a profile)");
     cmd->add_option("--save", args->save, "Also save the capabilities as a profile file");
     cmd->add_flag("--no-offload-attempt", args->no_offload_attempt,
                   "Do not try to load and attach an offloaded program");
+    cmd->footer("Example: harmony probe --iface eth0 --json\n"
+                "Example: harmony probe --save host.profile.json");
     cmd->callback([args] { run_probe(*args); });
 }
 

@@ -1,4 +1,5 @@
 #include "commands.hpp"
+#include "progress.hpp"
 #include "targets.hpp"
 
 #include "common/dpi_control.hpp"
@@ -6,6 +7,7 @@
 #include "common/replay.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace harmony::cli {
 
@@ -15,8 +17,11 @@ struct ReplayOptions {
     std::string program;
     std::string pcap;
     std::string blocklist;
+    std::vector<std::string> patterns; ///< ID=FILE: Hyperscan databases for hs_match
     std::string target = "xdp";
     std::string expect;
+    bool json = false;
+    bool progress = false;
 };
 
 void run_replay(const ReplayOptions &o)
@@ -24,6 +29,9 @@ void run_replay(const ReplayOptions &o)
     auto frames = read_pcap(o.pcap);
     if (!frames) {
         fail_command(frames.error().message());
+    }
+    if (auto ok = install_patterns(o.patterns); !ok) {
+        fail_command(ok.error().message());
     }
     auto program = load_on_target(o.target, o.program);
     if (!program) {
@@ -34,13 +42,17 @@ void run_replay(const ReplayOptions &o)
             fail_command(ok.error().message());
         }
     }
-    auto lines = replay(**program, *frames);
+    ProgressBar bar(o.progress);
+    auto lines = replay(**program, *frames, [&bar](size_t done, size_t total) { bar.update("replay", done, total); });
+    bar.finish();
     if (!lines) {
         fail_command(lines.error().message());
     }
     std::string out;
     for (const auto &line : *lines) {
-        out += line.text() + "\n";
+        out += o.json ? nlohmann::json{{"index", line.index}, {"verdict", line.verdict}, {"proto", line.proto},
+                                       {"name", line.name}}.dump() + "\n"
+                      : line.text() + "\n";
     }
     fmt::print("{}", out);
     if (o.expect.empty()) {
@@ -70,9 +82,14 @@ void add_replay_command(CLI::App &app)
     cmd->add_option("program", options->program, "BPF object (e.g. build/bpf/dpi.bpf.o)")->required();
     cmd->add_option("--pcap", options->pcap, "capture to replay")->required();
     cmd->add_option("--blocklist", options->blocklist, "domains to block, one a line");
+    cmd->add_option("--patterns", options->patterns,
+                    "ID=FILE: compile a pattern file (one ID:/regex/flags a line) as Hyperscan database ID for "
+                    "hs_match; repeatable; a bare FILE is database 1");
     cmd->add_option("--target", options->target, "where to run it")
         ->check(CLI::IsMember(offline_targets()))
         ->capture_default_str();
+    cmd->add_flag("--json", options->json, "one JSON object a line instead of tab-separated text");
+    cmd->add_flag("--progress", options->progress, "draw the progress bar even when stderr is not a terminal");
     cmd->add_option("--expect", options->expect, "expectation file: report mismatches, exit 1 on any");
     cmd->footer("Prints one line per packet: index TAB verdict TAB proto TAB name.\n"
                 "Example: harmony replay build/bpf/dpi.bpf.o --pcap tests/data/basic.pcap \\\n"

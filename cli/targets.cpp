@@ -1,5 +1,6 @@
 #include "targets.hpp"
 
+#include "helpers/hyperscan/hyperscan.hpp"
 #include "host-runtime/target/host_target.hpp"
 #include "native/native_dpi.hpp"
 #include "offload/dpdk_target.hpp"
@@ -26,6 +27,16 @@ Result<std::unique_ptr<LoadedProgram>> load_native(const std::string &program_pa
 }
 
 } // namespace
+
+Result<void> install_patterns(const std::vector<std::string> &patterns)
+{
+    for (const std::string &option : patterns) {
+        if (auto ok = hyperscan::install_pattern_option(option); !ok) {
+            return ok;
+        }
+    }
+    return {};
+}
 
 Result<std::unique_ptr<LoadedProgram>> load_on_target(const std::string &target, const std::string &program_path)
 {

@@ -14,4 +14,8 @@ std::vector<std::string> offline_targets();
 
 Result<std::unique_ptr<LoadedProgram>> load_on_target(const std::string &target, const std::string &program_path);
 
+/// Compiles and installs Hyperscan pattern files for programs that call hs_match, each `ID=FILE`
+/// (a bare FILE is database 1); call before load_on_target. Databases are process-wide.
+Result<void> install_patterns(const std::vector<std::string> &patterns);
+
 } // namespace harmony::cli

@@ -8,7 +8,10 @@
 namespace harmony::helpers {
 namespace {
 
-maps::RingBuffer *as_ringbuf(uint64_t r) { return dynamic_cast<maps::RingBuffer *>(reinterpret_cast<maps::HostMap *>(r)); }
+maps::RingBuffer *as_ringbuf(uint64_t r)
+{
+    return maps::as_ring_buffer(reinterpret_cast<maps::HostMap *>(r));
+}
 
 uint64_t ringbuf_reserve(uint64_t map, uint64_t size, uint64_t flags, uint64_t, uint64_t)
 {

@@ -81,7 +81,7 @@ uint64_t redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t
 
 uint64_t redirect_map(uint64_t map, uint64_t key, uint64_t flags, uint64_t, uint64_t)
 {
-    auto *devices = dynamic_cast<maps::DeviceMap *>(reinterpret_cast<maps::HostMap *>(map));
+    auto *devices = maps::as_device_map(reinterpret_cast<maps::HostMap *>(map));
     if (!devices || (flags & ~kActionMask)) {
         return XDP_ABORTED;
     }
@@ -99,7 +99,7 @@ uint64_t redirect_map(uint64_t map, uint64_t key, uint64_t flags, uint64_t, uint
 /// Only records the request: the executor switches programs after the call returns.
 uint64_t tail_call(uint64_t, uint64_t map, uint64_t index, uint64_t, uint64_t)
 {
-    auto *programs = dynamic_cast<maps::ProgramArray *>(reinterpret_cast<maps::HostMap *>(map));
+    auto *programs = maps::as_program_array(reinterpret_cast<maps::HostMap *>(map));
     vm::RunState &run = vm::current_run();
     if (!programs || run.tail_calls_done >= kMaxTailCalls) {
         return error(-EINVAL);

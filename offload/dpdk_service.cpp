@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <regex>
 
 namespace harmony::dpdk {
@@ -61,7 +62,8 @@ Result<std::unique_ptr<DpdkService>> DpdkService::start(const std::string &objec
         return std::unexpected(ingress.error());
     }
     service->ingress_ = std::move(*ingress);
-    auto egress = open_port(options.egress, PortOptions{.rx_queues = 1, .tx_queues = options.queues});
+    uint16_t egress_rx = options.both_directions ? options.queues : 1;
+    auto egress = open_port(options.egress, PortOptions{.rx_queues = egress_rx, .tx_queues = options.queues});
     if (!egress) {
         return std::unexpected(egress.error());
     }
@@ -90,8 +92,45 @@ Result<std::unique_ptr<DpdkService>> DpdkService::start(const std::string &objec
     }
     service->forwarder_ = std::make_unique<QueueForwarder>(*service->ingress_, *service->egress_, per_queue,
                                                            service->flows_.get());
-    service->poller_ = std::thread([raw = service.get()] { raw->forwarder_->run(raw->stopping_); });
+    if (options.both_directions) {
+        // Steering and flow drops are the ingress port's; the way back runs the program only.
+        service->reverse_ = std::make_unique<QueueForwarder>(
+            *service->egress_, *service->ingress_, std::vector<QueueProgram *>{service->program_.get()});
+    }
+    service->poller_ = std::thread([raw = service.get()] { raw->poll_until_stopped(); });
     return service;
+}
+
+void DpdkService::poll_until_stopped()
+{
+    // Busy polling, as DPDK does, but a long idle spell sleeps briefly so that an idle
+    // service does not hold a core (this adds at most kIdleSleep to the first frame).
+    constexpr uint32_t kIdleRounds = 1024;
+    constexpr auto kIdleSleep = std::chrono::microseconds(100);
+    uint32_t idle = 0;
+    while (!stopping_.load(std::memory_order_relaxed)) {
+        uint32_t received = 0;
+        for (uint16_t q = 0; q < ingress_->rx_queues(); ++q) {
+            received += forwarder_->poll(q);
+        }
+        for (uint16_t q = 0; reverse_ && q < egress_->rx_queues(); ++q) {
+            received += reverse_->poll(q);
+        }
+        idle = received ? 0 : idle + 1;
+        if (idle >= kIdleRounds) {
+            std::this_thread::sleep_for(kIdleSleep);
+        }
+    }
+}
+
+Map *DpdkService::map(std::string_view name)
+{
+    for (Map *m : program_->maps()) {
+        if (m->info().name == name) {
+            return m;
+        }
+    }
+    return nullptr;
 }
 
 void DpdkService::stop()
@@ -105,6 +144,7 @@ void DpdkService::stop()
 DpdkService::~DpdkService()
 {
     stop();
+    reverse_.reset();
     forwarder_.reset();
     flows_.reset(); // its rules go before the port does
     egress_.reset();

@@ -22,11 +22,11 @@ Result<std::unique_ptr<QueueProgram>> load_on_host_vm(const std::string &object_
     auto host = options.host_vm(object_path, options.jit);
     if (!host) {
         return fail("load on dpdk", object_path,
-                    fmt::format("rte_bpf refused it ({}) and Harmony's VM failed too: {}", refusal.why,
+                    fmt::format("rte_bpf cannot run it ({}) and Harmony's VM failed too: {}", refusal.why,
                                 host.error().message()));
     }
     DpdkEngineChoice choice{options.jit ? Engine::HarmonyJit : Engine::HarmonyInterpreter,
-                            "rte_bpf refused the program: " + refusal.why};
+                            "rte_bpf cannot run the program: " + refusal.why};
     return run_on_queue(std::move(*host), std::move(choice));
 }
 
@@ -107,7 +107,7 @@ Result<std::unique_ptr<QueueProgram>> load_queue_program(const std::string &obje
     }
     if (!options.host_vm) {
         return fail("load on dpdk", object_path,
-                    fmt::format("rte_bpf refused it and no Harmony VM fallback is linked: {}",
+                    fmt::format("rte_bpf cannot run it and no Harmony VM fallback is linked: {}",
                                 on_rte_bpf.error().why));
     }
     return load_on_host_vm(object_path, options, on_rte_bpf.error());

@@ -151,6 +151,10 @@ Result<Eal *> Eal::start(const EalOptions &options)
         return fail("start DPDK EAL", fmt::format("(args: {})", fmt::join(keep, " ")), eal_failure);
     }
     eal->args_ = keep;
+    // DPDK creates /var/run/dpdk/<prefix> and never removes it; with Harmony's options it
+    // stays empty, so it goes now (remove() refuses a folder that holds anything).
+    std::error_code ignored;
+    fs::remove(rte_eal_get_runtime_dir(), ignored);
     eal_instance = std::move(eal);
     return eal_instance.get();
 }

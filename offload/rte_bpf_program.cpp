@@ -1,6 +1,8 @@
 #include "offload/rte_bpf_program.hpp"
 
 #include "host-runtime/program_image.hpp"
+#include "host-runtime/verifier/verifier.hpp"
+#include "offload/rte_bpf_helpers.hpp"
 
 #include <rte_bpf.h>
 #include <rte_errno.h>
@@ -10,7 +12,6 @@
 #include <rte_random.h>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,15 @@ namespace {
 constexpr uint8_t kCallOpcode = 0x85;   // BPF_JMP | BPF_CALL
 constexpr uint32_t kMaxPacketWindow = 1 << 16;
 constexpr uint16_t kBurstMax = 64;
+constexpr uint64_t kXdpAborted = 0;
+
+// Harmony's verifier models struct rte_mbuf by these offsets (host-runtime/verifier/context.cpp).
+static_assert(offsetof(rte_mbuf, buf_addr) == 0 && offsetof(rte_mbuf, data_off) == 16);
+static_assert(offsetof(rte_mbuf, nb_segs) == 20 && offsetof(rte_mbuf, port) == 22);
+static_assert(offsetof(rte_mbuf, ol_flags) == 24 && offsetof(rte_mbuf, packet_type) == 32);
+static_assert(offsetof(rte_mbuf, pkt_len) == 36 && offsetof(rte_mbuf, data_len) == 40);
+static_assert(offsetof(rte_mbuf, vlan_tci) == 42 && offsetof(rte_mbuf, hash.rss) == 44);
+static_assert(offsetof(rte_mbuf, vlan_tci_outer) == 52 && offsetof(rte_mbuf, buf_len) == 54);
 
 // rte_bpf's x86 JIT calls external functions with a stack that is not 16-byte aligned
 // (measured: SSE stores in a helper fault), so every helper realigns on entry.
@@ -95,44 +105,54 @@ private:
     size_t size_ = 0;
 };
 
-rte_bpf_xsym helper_symbol(const RteBpfHelper &helper)
-{
-    rte_bpf_xsym symbol{};
-    symbol.name = helper.name;
-    symbol.type = RTE_BPF_XTYPE_FUNC;
-    symbol.func.val = helper.fn;
-    symbol.func.nb_args = helper.nb_args;
-    for (uint32_t i = 0; i < helper.nb_args; ++i) {
-        symbol.func.args[i] = {RTE_BPF_ARG_RAW, sizeof(uint64_t), 0};
-    }
-    symbol.func.ret = {RTE_BPF_ARG_RAW, sizeof(uint64_t), 0};
-    return symbol;
-}
-
 // rte_bpf numbers calls by their index in the external-symbol table, not by helper id:
 // every known helper becomes a symbol and each `call id` is rewritten to its index.
-std::vector<rte_bpf_xsym> bind_helper_calls(std::vector<ebpf_insn> &code, const std::vector<RteBpfHelper> &helpers,
-                                            std::vector<std::string> &unbound)
+// Harmony's verifier has already refused calls to helpers not in the table.
+std::vector<rte_bpf_xsym> bind_helper_calls(std::vector<ebpf_insn> &code, const std::vector<BoundHelper> &helpers)
 {
     std::vector<rte_bpf_xsym> symbols;
     for (const auto &helper : helpers) {
         symbols.push_back(helper_symbol(helper));
     }
-    for (size_t pc = 0; pc < code.size(); ++pc) {
-        auto &insn = code[pc];
+    for (auto &insn : code) {
         if (insn.code != kCallOpcode || insn.src_reg != 0) {
             continue; // bpf-to-bpf calls (src 1) are left for rte_bpf to refuse
         }
-        auto helper = std::ranges::find(helpers, static_cast<uint32_t>(insn.imm), &RteBpfHelper::id);
-        if (helper == helpers.end()) {
-            unbound.push_back(fmt::format("insn {}: helper {} has no rte_bpf binding", pc, insn.imm));
-            // Out of the table on purpose: rte_bpf then refuses the call itself.
-            insn.imm = static_cast<int32_t>(helpers.size());
-        } else {
-            insn.imm = static_cast<int32_t>(helper - helpers.begin());
-        }
+        auto helper = std::ranges::find(helpers, static_cast<uint32_t>(insn.imm), &BoundHelper::id);
+        insn.imm = static_cast<int32_t>(helper - helpers.begin()); // out of the table when unknown
     }
     return symbols;
+}
+
+// Harmony's verifier, in rte_bpf's view of r1 and with exactly the helpers bound here, so
+// that nothing runs on rte_bpf that Harmony has not proven safe: rte_bpf's validator alone
+// lets, for instance, a stack address leak into the frame or the verdict.
+Result<void> verify_for_rte_bpf(std::span<const isa::RawInsn> insns, const RteBpfOptions &options,
+                                const std::vector<BoundHelper> &helpers, const std::string &which)
+{
+    auto decoded = isa::decode(insns);
+    if (!decoded) {
+        return fail("load on rte_bpf", which, decoded.error().why);
+    }
+    ProgramSection section{which, "", 0, std::move(*decoded)};
+    verifier::Options checks;
+    checks.raw_window = options.packet_window;
+    checks.raw_context =
+        options.context == RteBpfContext::Mbuf ? verifier::RawContext::Mbuf : verifier::RawContext::Window;
+    checks.mbuf_buffer = RTE_MBUF_DEFAULT_BUF_SIZE;
+    checks.prototypes = [&helpers](uint32_t id) -> const helpers::Prototype * {
+        auto helper = std::ranges::find(helpers, id, &BoundHelper::id);
+        return helper == helpers.end() ? nullptr : &helper->proto;
+    };
+    auto report = verifier::verify(section, {}, checks);
+    if (!report.accepted) {
+        std::string log = report.log;
+        while (!log.empty() && log.back() == '\n') {
+            log.pop_back();
+        }
+        return fail("load on rte_bpf", which, "Harmony's verifier refused it before rte_bpf_load:\n" + log);
+    }
+    return {};
 }
 
 rte_bpf_arg program_argument(const RteBpfOptions &options)
@@ -177,13 +197,16 @@ Result<std::unique_ptr<RteBpfProgram>> RteBpfProgram::load(std::span<const isa::
         return fail("load on rte_bpf", which, fmt::format("packet window {} is not in 1..{}", options.packet_window,
                                                           kMaxPacketWindow));
     }
+    auto helpers = rte_bpf_helper_table(options.helpers);
+    if (!helpers) {
+        return std::unexpected(helpers.error());
+    }
+    if (auto verified = verify_for_rte_bpf(insns, options, *helpers, which); !verified) {
+        return std::unexpected(verified.error());
+    }
     std::vector<ebpf_insn> code(insns.size());
     std::memcpy(code.data(), insns.data(), insns.size_bytes());
-
-    std::vector<RteBpfHelper> helpers(kScalarHelpers, kScalarHelpers + std::size(kScalarHelpers));
-    helpers.insert(helpers.end(), options.helpers.begin(), options.helpers.end());
-    std::vector<std::string> unbound;
-    auto symbols = bind_helper_calls(code, helpers, unbound);
+    auto symbols = bind_helper_calls(code, *helpers);
 
     rte_bpf_prm prm{};
     prm.ins = code.data();
@@ -197,9 +220,6 @@ Result<std::unique_ptr<RteBpfProgram>> RteBpfProgram::load(std::span<const isa::
     int err = rte_errno;
     std::string validator_log = log.text();
     if (bpf == nullptr) {
-        if (!unbound.empty()) {
-            validator_log += fmt::format("{}({})", validator_log.empty() ? "" : "; ", fmt::join(unbound, "; "));
-        }
         return fail("load on rte_bpf", which,
                     fmt::format("rte_bpf_load: {}{}{}", errno_text(err), validator_log.empty() ? "" : ": ",
                                 validator_log));
@@ -229,7 +249,8 @@ RteBpfProgram::~RteBpfProgram()
 void *RteBpfProgram::context_of(rte_mbuf *mbuf, uint8_t *scratch) const
 {
     if (options_.context == RteBpfContext::Mbuf) {
-        return mbuf;
+        // Both verifiers assumed RTE_MBUF_DEFAULT_BUF_SIZE bytes behind buf_addr.
+        return mbuf->buf_len >= RTE_MBUF_DEFAULT_BUF_SIZE ? mbuf : nullptr;
     }
     auto *data = rte_pktmbuf_mtod(mbuf, uint8_t *);
     if (mbuf->data_len >= options_.packet_window) {
@@ -246,6 +267,9 @@ uint64_t RteBpfProgram::run(rte_mbuf *mbuf)
 {
     std::vector<uint8_t> scratch(options_.packet_window);
     void *ctx = context_of(mbuf, scratch.data());
+    if (ctx == nullptr) {
+        return kXdpAborted;
+    }
     return jit_ ? jit_(ctx) : rte_bpf_exec(bpf_, ctx);
 }
 
@@ -259,12 +283,12 @@ void RteBpfProgram::run_burst(rte_mbuf **mbufs, uint64_t *actions, uint16_t coun
         for (uint16_t i = 0; i < n; ++i) {
             contexts[i] = context_of(mbufs[done + i], scratch.data() + size_t(i) * options_.packet_window);
         }
-        if (jit_ != nullptr) {
-            for (uint16_t i = 0; i < n; ++i) {
-                actions[done + i] = jit_(contexts[i]);
+        for (uint16_t i = 0; i < n; ++i) {
+            if (contexts[i] == nullptr) {
+                actions[done + i] = kXdpAborted;
+            } else {
+                actions[done + i] = jit_ ? jit_(contexts[i]) : rte_bpf_exec(bpf_, contexts[i]);
             }
-        } else {
-            rte_bpf_exec_burst(bpf_, contexts, actions + done, n);
         }
         done += n;
     }

@@ -1,6 +1,8 @@
-// A BPF program on DPDK's own engine, librte_bpf: instructions handed to rte_bpf_load
-// (its validator decides), helper calls bound to rte_bpf external symbols, run JIT-compiled
-// (rte_bpf_get_jit) or interpreted (rte_bpf_exec_burst).
+// A BPF program on DPDK's own engine, librte_bpf: proven safe by Harmony's verifier in
+// rte_bpf's view of r1 (the frame window or the mbuf) first, then handed to rte_bpf_load
+// (its validator has the last word), helper calls bound to rte_bpf external symbols
+// (scalar Linux helpers, every registered Harmony helper, test helpers), run JIT-compiled
+// (rte_bpf_get_jit) or interpreted (rte_bpf_exec).
 #pragma once
 
 #include "host-runtime/insn.hpp"
@@ -18,7 +20,8 @@ enum class RteBpfContext {
     /// RTE_BPF_ARG_PTR: the frame's first byte; `packet_window` bytes are readable (shorter
     /// frames are zero-padded), as rte_bpf_eth_rx_install passes rte_pktmbuf_mtod.
     Packet,
-    /// RTE_BPF_ARG_PTR_MBUF: the struct rte_mbuf itself.
+    /// RTE_BPF_ARG_PTR_MBUF: the struct rte_mbuf itself, read-only; buf_addr points at
+    /// RTE_MBUF_DEFAULT_BUF_SIZE bytes (an mbuf with a smaller buffer is not run: ABORTED).
     Mbuf,
 };
 
@@ -33,7 +36,9 @@ struct RteBpfHelper {
 };
 
 /// Helpers with scalar arguments that every rte_bpf program gets: bpf_ktime_get_ns (5),
-/// bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8).
+/// bpf_get_prandom_u32 (7), bpf_get_smp_processor_id (8). Every helper registered with
+/// helpers::register_helper (id >= kHarmonyBase) is bound too, with pointer arguments where
+/// its prototype has memory or context ones, so a program may pass it the frame.
 std::span<const RteBpfHelper> scalar_helpers();
 
 struct RteBpfOptions {
@@ -45,8 +50,10 @@ struct RteBpfOptions {
 
 class RteBpfProgram : public QueueProgram {
 public:
-    /// Loads `insns` (raw 8-byte slots as in the ELF section). A refusal returns the
-    /// errno and the validator's log lines; `which` names the program in errors.
+    /// Loads `insns` (raw 8-byte slots as in the ELF section). Harmony's verifier runs
+    /// first: its refusal is its log (instruction index, instruction, reason, state) and
+    /// rte_bpf_load never sees the program. rte_bpf's refusal returns the errno and its
+    /// validator's log lines. `which` names the program in errors.
     static Result<std::unique_ptr<RteBpfProgram>> load(std::span<const isa::RawInsn> insns,
                                                        const RteBpfOptions &options, const std::string &which);
     ~RteBpfProgram() override;

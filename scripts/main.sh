@@ -15,3 +15,6 @@ for target in native xdp host host-interp dpdk dpdk-interp; do
             --blocklist "$(dirname "$corpus")/blocklist.txt" --target "$target" --expect "$corpus.expect" >/dev/null
     done
 done
+# Then the paper's setup live: client, DUT and server namespaces, dpi.bpf.o placed on the
+# DUT and run on every target this machine has, the seven home pages fetched through it.
+"$build/cli/harmony" demo

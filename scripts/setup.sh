@@ -16,6 +16,8 @@ packages=(
     libasmjit-dev nlohmann-json3-dev libfmt-dev libcli11-dev libmnl-dev catch2
     # tests and demo: namespaces, traffic, corpus generation
     iproute2 ethtool curl python3 python3-scapy openssl
+    # the demo's TLS ClientHellos (cli/demo_tls.cpp)
+    libssl-dev
 )
 
 missing=()

@@ -52,9 +52,18 @@ public:
         return 0;
     }
 
+    /// Programs may write with BPF_RB_NO_WAKEUP (a wakeup per record costs more than the
+    /// DPI itself, measured), so records can be waiting without the epoll fd ever firing:
+    /// drain first, wait only when empty, and drain again when the wait timed out.
     Result<int> poll(std::chrono::milliseconds timeout) override
     {
-        int delivered = ring_buffer__poll(ring_, static_cast<int>(timeout.count()));
+        int delivered = ring_buffer__consume(ring_);
+        if (delivered == 0) {
+            delivered = ring_buffer__poll(ring_, static_cast<int>(timeout.count()));
+            if (delivered == 0) {
+                delivered = ring_buffer__consume(ring_);
+            }
+        }
         if (delivered < 0 && delivered != -EINTR) {
             return fail("poll ring buffer", "", errno_text(delivered));
         }

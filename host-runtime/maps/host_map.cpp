@@ -68,8 +68,15 @@ Result<void> errno_result(long err, const std::string &what, const std::string &
 
 uint32_t current_cpu()
 {
-    thread_local ThreadCpu cpu;
-    return cpu.slot;
+    // A trivially constructed thread_local read first: the one with a destructor (which
+    // gives the slot back when the thread exits) is touched once per thread, not per packet.
+    constexpr uint32_t kUnset = UINT32_MAX;
+    thread_local uint32_t slot = kUnset;
+    if (slot == kUnset) [[unlikely]] {
+        thread_local ThreadCpu cpu;
+        slot = cpu.slot;
+    }
+    return slot;
 }
 
 bool valid_update_flags(uint64_t flags)
@@ -82,7 +89,7 @@ ElementPool::ElementPool(size_t element_size, size_t capacity)
 {
 }
 
-uint8_t *ElementPool::allocate()
+uint8_t *ElementPool::allocate(size_t zero_from)
 {
     std::lock_guard lock(mutex_);
     if (free_.empty()) {
@@ -98,7 +105,7 @@ uint8_t *ElementPool::allocate()
     }
     uint8_t *element = free_.back();
     free_.pop_back();
-    std::memset(element, 0, element_size_);
+    std::memset(element + zero_from, 0, element_size_ - std::min(zero_from, element_size_));
     return element;
 }
 
@@ -184,6 +191,12 @@ Result<void> check_sizes(const MapInfo &info)
     if (array_like && info.key_size != 4) {
         return refuse("array keys are 4 bytes");
     }
+    bool hash_like = t == BPF_MAP_TYPE_HASH || t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_LRU_HASH ||
+                     t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    if (hash_like && info.key_size > kMaxHashKeySize) {
+        return refuse(fmt::format("hash keys are at most {} bytes (programs build them on the stack)",
+                                  kMaxHashKeySize));
+    }
     if (t == BPF_MAP_TYPE_PROG_ARRAY && info.value_size != 4) {
         return refuse("program array values are 4 bytes");
     }
@@ -205,6 +218,21 @@ Result<void> check_sizes(const MapInfo &info)
 }
 
 } // namespace
+
+RingBuffer *as_ring_buffer(HostMap *map)
+{
+    return map && map->info().type == BPF_MAP_TYPE_RINGBUF ? static_cast<RingBuffer *>(map) : nullptr;
+}
+
+ProgramArray *as_program_array(HostMap *map)
+{
+    return map && map->info().type == BPF_MAP_TYPE_PROG_ARRAY ? static_cast<ProgramArray *>(map) : nullptr;
+}
+
+DeviceMap *as_device_map(HostMap *map)
+{
+    return map && map->info().type == BPF_MAP_TYPE_DEVMAP ? static_cast<DeviceMap *>(map) : nullptr;
+}
 
 Result<std::unique_ptr<HostMap>> create_map(const MapInfo &info)
 {

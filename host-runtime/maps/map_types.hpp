@@ -18,6 +18,9 @@ Result<std::unique_ptr<HostMap>> make_ring_buffer(const MapInfo &info);
 std::unique_ptr<HostMap> make_program_array(const MapInfo &info);
 std::unique_ptr<HostMap> make_device_map(const MapInfo &info);
 
+/// The kernel's MAX_BPF_STACK: programs build hash keys on their stack.
+inline constexpr uint32_t kMaxHashKeySize = 512;
+
 inline constexpr uint64_t round_up8(uint64_t n) { return (n + 7) & ~uint64_t(7); }
 
 /// BPF_ANY, BPF_NOEXIST, BPF_EXIST; anything else (BPF_F_LOCK included) is -EINVAL.
@@ -29,7 +32,9 @@ bool valid_update_flags(uint64_t flags);
 class ElementPool {
 public:
     ElementPool(size_t element_size, size_t capacity);
-    uint8_t *allocate(); ///< zeroed; nullptr when `capacity` elements are in use
+    /// Zeroed from byte `zero_from` on (the bytes before it are left for the caller, who
+    /// may publish them with atomic stores); nullptr when `capacity` elements are in use.
+    uint8_t *allocate(size_t zero_from = 0);
     void release(uint8_t *element);
 
 private:

@@ -5,10 +5,12 @@
 // which the helpers call with raw pointers and negative errno results.
 //
 // Concurrency: every map may be used from several packet threads and the control plane at
-// once. Hash, LRU and LPM maps guard their index with a reader-writer lock (lookups
-// share it); values live in a pool that is never freed while the map exists, so a pointer
-// returned by lookup_elem stays valid memory. As with the kernel's preallocated maps, a
-// deleted element's memory may be reused by a later insert.
+// once. Programs' lookups in array and hash/LRU maps take no lock and allocate nothing
+// (hash chains are published with release stores; writers serialise on a per-map mutex);
+// the LPM trie still guards its index with a reader-writer lock. Values live in a pool
+// that is never freed while the map exists, so a pointer returned by lookup_elem stays
+// valid memory. As with the kernel's preallocated maps, a deleted element's memory may be
+// reused by a later insert.
 #pragma once
 
 #include "common/target.hpp"
@@ -96,6 +98,12 @@ public:
     using HostMap::HostMap;
     virtual std::optional<uint32_t> ifindex(uint32_t index) const = 0;
 };
+
+/// The map as its type's interface when its type is that one, else nullptr: a check of
+/// info().type instead of RTTI, since helpers ask on every packet.
+RingBuffer *as_ring_buffer(HostMap *map);
+ProgramArray *as_program_array(HostMap *map);
+DeviceMap *as_device_map(HostMap *map);
 
 /// Creates a map, refusing what the kernel would refuse (sizes, flags) with -EINVAL
 /// and naming the map and the reason; unsupported types are refused by name.

@@ -249,6 +249,8 @@ std::expected<Cfg, CfgError> build_cfg(std::span<const isa::Insn> insns)
                 return std::unexpected(ok.error());
             }
             entries.insert(static_cast<uint32_t>(target));
+            cfg.callbacks.insert(static_cast<uint32_t>(target));
+            cfg.prune_point[target] = true;
             continue;
         }
         if (in.op == Op::Ja || is_cond_jump(in.op) || in.op == Op::CallLocal) {
@@ -283,6 +285,10 @@ std::expected<Cfg, CfgError> build_cfg(std::span<const isa::Insn> insns)
             }
         }
         if (in.op == Op::CallLocal) {
+            cfg.calls[cfg.func_of[pc]].push_back(static_cast<uint32_t>(pc + 1 + in.imm));
+        }
+        if (in.op == Op::LoadImm64 && in.pseudo == isa::kFunc) {
+            // Stack depth: the function taking a callback's address is the one calling it.
             cfg.calls[cfg.func_of[pc]].push_back(static_cast<uint32_t>(pc + 1 + in.imm));
         }
         // A function must end before the next begins: falling into it is a jump out of range.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <expected>
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,7 +21,8 @@ struct Cfg {
     std::vector<bool> prune_point;                   ///< a jump target or the fall-through of a conditional jump
     std::vector<bool> in_loop;                       ///< on a cycle of its function's control flow
     std::vector<uint32_t> func_of;                   ///< entry pc of the function holding each pc
-    std::map<uint32_t, std::vector<uint32_t>> calls; ///< function entry -> entries it calls
+    std::map<uint32_t, std::vector<uint32_t>> calls; ///< function entry -> entries it calls (callbacks too)
+    std::set<uint32_t> callbacks;                    ///< functions whose address is taken (bpf_loop callbacks)
     /// Loop head -> its natural loop body (the explorer lets a head wait for its body).
     std::map<uint32_t, std::vector<bool>> loops;
 };

@@ -17,8 +17,28 @@ constexpr std::array kXdpFields = {
     CtxField{"rx_queue_index", 16, 4, Kind::Scalar},
 };
 
+// struct rte_mbuf, DPDK 22.11 on x86-64: the fields a classifier reads, all read-only (a
+// program that rewrites an mbuf is not what the dpdk target runs). buf_addr loads a
+// pointer to the data buffer; offload/rte_bpf_program.cpp checks these offsets against
+// DPDK's header at compile time.
+constexpr std::array kMbufFields = {
+    CtxField{"buf_addr", 0, 8, Kind::Mem},
+    CtxField{"data_off", 16, 2, Kind::Scalar},
+    CtxField{"nb_segs", 20, 2, Kind::Scalar},
+    CtxField{"port", 22, 2, Kind::Scalar},
+    CtxField{"ol_flags", 24, 8, Kind::Scalar},
+    CtxField{"packet_type", 32, 4, Kind::Scalar},
+    CtxField{"pkt_len", 36, 4, Kind::Scalar},
+    CtxField{"data_len", 40, 2, Kind::Scalar},
+    CtxField{"vlan_tci", 42, 2, Kind::Scalar},
+    CtxField{"hash.rss", 44, 4, Kind::Scalar},
+    CtxField{"vlan_tci_outer", 52, 2, Kind::Scalar},
+    CtxField{"buf_len", 54, 2, Kind::Scalar},
+};
+
 constexpr CtxLayout kXdp{"xdp_md", 24, kXdpFields};
 constexpr CtxLayout kRawWindow{"packet window", 0, {}};
+constexpr CtxLayout kMbuf{"rte_mbuf", 128, kMbufFields};
 
 } // namespace
 
@@ -33,6 +53,11 @@ const CtxLayout *ctx_layout(uint32_t prog_type)
 const CtxLayout *raw_window_layout()
 {
     return &kRawWindow;
+}
+
+const CtxLayout *mbuf_layout()
+{
+    return &kMbuf;
 }
 
 } // namespace harmony::verifier

@@ -14,7 +14,7 @@ struct CtxField {
     const char *name;
     int32_t off;
     uint8_t size;
-    Kind loads; ///< Kind::Scalar for plain fields
+    Kind loads; ///< Kind::Scalar for plain fields; Kind::Mem: Options::mbuf_buffer bytes
     bool writable = false;
 };
 
@@ -29,5 +29,8 @@ const CtxLayout *ctx_layout(uint32_t prog_type);
 
 /// rte_bpf's packet ABI: r1 is the frame itself (Options::raw_window bytes), no fields.
 const CtxLayout *raw_window_layout();
+
+/// rte_bpf's mbuf ABI (RawContext::Mbuf): r1 is a read-only struct rte_mbuf.
+const CtxLayout *mbuf_layout();
 
 } // namespace harmony::verifier

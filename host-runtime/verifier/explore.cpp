@@ -246,15 +246,14 @@ std::optional<Next> Explorer::step(State &s, uint32_t pc)
         return failed_ || !error_.empty() ? std::nullopt : std::optional(Next{Next::Stop, 0});
     }
     switch (in.op) {
-    case Op::LoadImm64: return ld_imm64(s, in) ? std::optional(Next{Next::Go, pc + 2}) : std::nullopt;
+    case Op::LoadImm64: return ld_imm64(s, pc, in) ? std::optional(Next{Next::Go, pc + 2}) : std::nullopt;
     case Op::Load:
     case Op::LoadSx:
     case Op::Store:
     case Op::StoreImm: ok = memory(s, in); break;
     case Op::Atomic: ok = atomic(s, in); break;
     case Op::LoadAbs:
-    case Op::LoadInd:
-        return fail(fmt::format("BPF_LD_[ABS|IND] instructions not allowed for this program type")), std::nullopt;
+    case Op::LoadInd: ok = legacy_packet_load(s, in); break;
     case Op::Ja: return Next{Next::Go, static_cast<uint32_t>(isa::jump_target(pc, in))};
     case Op::Call: ok = call_helper(s, pc, in); break;
     case Op::CallLocal: return call_local(s, pc);
@@ -266,12 +265,42 @@ std::optional<Next> Explorer::step(State &s, uint32_t pc)
     return ok ? std::optional(Next{Next::Go, pc + 1}) : std::nullopt;
 }
 
+// BPF_LD_[ABS|IND], as rte_bpf runs them on an mbuf: the runtime bounds-checks each load
+// and ends the program with 0 when it fails, so only the operands need proving. Like the
+// kernel, r6 must hold the context and r1-r5 are clobbered.
+bool Explorer::legacy_packet_load(State &s, const isa::Insn &in)
+{
+    if (&ctx_ != mbuf_layout()) {
+        return fail("BPF_LD_[ABS|IND] instructions not allowed for this program type");
+    }
+    const Reg &r6 = s.reg(6);
+    if (r6.kind != Kind::Ctx || r6.off != 0 || !r6.val.is_const() || r6.val.umin != 0) {
+        return fail("at the time of BPF_LD_ABS|IND R6 != pointer to skb");
+    }
+    if (in.op == isa::Op::LoadInd) {
+        if (!read_ok(s, in.src)) {
+            return false;
+        }
+        if (s.reg(in.src).kind != Kind::Scalar) {
+            return fail(fmt::format("R{} pointer used as BPF_LD_IND offset", in.src));
+        }
+    }
+    for (int r = 1; r <= 5; ++r) {
+        s.reg(r) = Reg{};
+    }
+    s.reg(0) = Reg::scalar(Scalar::of_width(in.size));
+    return true;
+}
+
 std::optional<Next> Explorer::exit(State &s, uint32_t pc)
 {
     if (!read_ok(s, 0)) {
         return std::nullopt;
     }
     Reg r0 = s.reg(0);
+    if (s.top().callback) {
+        return exit_callback(s);
+    }
     if (s.frames.size() > 1) {
         uint8_t frameno = static_cast<uint8_t>(s.frames.size() - 1);
         if (r0.kind == Kind::Stack && r0.frame == frameno) {
@@ -298,6 +327,34 @@ std::optional<Next> Explorer::exit(State &s, uint32_t pc)
     }
     (void)pc;
     return Next{Next::Stop, 0};
+}
+
+std::optional<Next> Explorer::exit_callback(State &s)
+{
+    const Reg &r0 = s.reg(0);
+    if (r0.kind != Kind::Scalar || r0.val.umax > 1) {
+        return fail(fmt::format("At callback return the register R0 has value {} should have been in [0, 1]",
+                                r0.kind == Kind::Scalar ? r0.val.text() : kind_name(r0.kind))),
+               std::nullopt;
+    }
+    Frame callback = s.top();
+    uint8_t frameno = static_cast<uint8_t>(s.frames.size() - 1);
+    s.frames.pop_back();
+    s.for_each_reg([&](Reg &r) {
+        if (r.kind == Kind::Stack && r.frame == frameno) {
+            r = Reg{};
+        }
+    });
+    // Another iteration starts from the caller's state as this one left it; covering
+    // (pruning at the callback's entry) ends the unrolling once an iteration adds nothing.
+    if (!enter_callback(s, callback.callsite, callback.func, callback.callback_ctx, true)) {
+        return std::nullopt;
+    }
+    s.reg(0) = Reg::scalar(Scalar::unknown()); // the iterations run, or an error code
+    for (int i = 1; i <= 5; i++) {
+        s.reg(i) = Reg{};
+    }
+    return Next{Next::Go, callback.callsite + 1};
 }
 
 std::optional<Next> Explorer::call_local(State &s, uint32_t pc)

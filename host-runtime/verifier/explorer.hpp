@@ -47,7 +47,7 @@ private:
     // transfer_alu.cpp
     bool alu(State &s, const isa::Insn &in);
     bool pointer_alu(State &s, const isa::Insn &in, Reg &dst, const Reg &ptr, const Reg &scalar);
-    bool ld_imm64(State &s, const isa::Insn &in);
+    bool ld_imm64(State &s, uint32_t pc, const isa::Insn &in);
     uint32_t packet_var_id(State &s, const isa::Insn &in, const Reg &ptr);
 
     // transfer_mem.cpp
@@ -63,6 +63,8 @@ private:
     /// Memory a helper reads or writes: `size` bytes at the pointer in regno.
     bool helper_memory(State &s, int regno, uint64_t size, bool write, bool uninit_ok, bool packet_ok);
     bool atomic(State &s, const isa::Insn &in);
+    /// BPF_LD_[ABS|IND]: only on the mbuf context (RawContext::Mbuf).
+    bool legacy_packet_load(State &s, const isa::Insn &in);
     /// The little-endian constant in `size` stack bytes at ptr, when every byte is known.
     std::optional<uint64_t> stack_constant(State &s, const Reg &ptr, int size);
 
@@ -75,6 +77,17 @@ private:
     // transfer_call.cpp
     bool call_helper(State &s, uint32_t pc, const isa::Insn &in);
     bool helper_args(State &s, const helpers::Prototype &proto, uint32_t id, int &map);
+    /// The function a constant names when it is the address of a callback (ld_imm64 of a
+    /// function), else nullopt.
+    std::optional<uint32_t> callback_entry(const Reg &r) const;
+    /// bpf_loop: a state entering `entry` as a callback of the call at `pc`, r1 = the index
+    /// and r2 = ctx, on top of the caller's state `s`.
+    /// `again`: a later iteration, widened against the previous entry (values the callback
+    /// keeps changing become unknown), so that its entries stop differing and are pruned.
+    bool enter_callback(const State &s, uint32_t pc, uint32_t entry, const Reg &ctx, bool again = false);
+    /// A callback's exit: the loop either goes on (the callback again, queued) or ends
+    /// (returned: back after the call).
+    std::optional<Next> exit_callback(State &s);
     bool release_reference(State &s, uint32_t ref);
 
     bool fail(std::string reason);
@@ -91,6 +104,7 @@ private:
     std::map<uint32_t, std::vector<State>> pending_;
     std::vector<std::vector<State>> seen_;
     std::map<uint32_t, std::vector<State>> head_history_; ///< recent states at each loop head
+    std::map<std::pair<uint32_t, uint32_t>, State> callback_entry_; ///< (call pc, callback) -> last entry state
     std::vector<uint64_t> visits_;
     std::map<uint32_t, uint32_t> func_depth_; ///< function entry -> deepest stack byte used
     uint32_t id_gen_ = 0;

@@ -165,6 +165,13 @@ struct Joiner {
 
 } // namespace
 
+// The ctx a bpf_loop callback is re-entered with is part of the state: only equal ones meet.
+bool same_callback(const Frame &a, const Frame &b)
+{
+    const Reg &x = a.callback_ctx, &y = b.callback_ctx;
+    return a.callback == b.callback && x.kind == y.kind && x.off == y.off && x.frame == y.frame && x.val == y.val;
+}
+
 bool join(const State &a, const State &b, bool force, uint32_t &id_gen, State &out)
 {
     if (a.frames.size() != b.frames.size() || a.refs.size() != b.refs.size() || a.iterations != b.iterations) {
@@ -174,7 +181,7 @@ bool join(const State &a, const State &b, bool force, uint32_t &id_gen, State &o
     State r = a;
     for (size_t f = 0; f < a.frames.size(); f++) {
         const Frame &fa = a.frames[f], &fb = b.frames[f];
-        if (fa.callsite != fb.callsite || fa.func != fb.func) {
+        if (fa.callsite != fb.callsite || fa.func != fb.func || !same_callback(fa, fb)) {
             return false;
         }
         for (int i = 0; i < kRegs; i++) {
@@ -258,7 +265,7 @@ bool covers(const State &old, const State &cur)
     Coverer c;
     for (size_t f = 0; f < old.frames.size(); f++) {
         const Frame &fo = old.frames[f], &fc = cur.frames[f];
-        if (fo.callsite != fc.callsite || fo.func != fc.func) {
+        if (fo.callsite != fc.callsite || fo.func != fc.func || !same_callback(fo, fc)) {
             return false;
         }
         for (int i = 0; i < kRegs; i++) {
@@ -342,6 +349,34 @@ std::string slot_text(const Slot &s)
 }
 
 } // namespace
+
+bool widen(const State &prev, const State &next, uint32_t &id_gen, State &out)
+{
+    State joined;
+    if (!join(prev, next, false, id_gen, joined)) {
+        return false;
+    }
+    auto widen_reg = [](const Reg &before, Reg &r) {
+        if (r.readable() && r.val != before.val) {
+            r.val = Scalar::unknown();
+            r.id = 0;
+        }
+    };
+    for (size_t f = 0; f < joined.frames.size(); f++) {
+        Frame &frame = joined.frames[f];
+        const Frame &before = prev.frames[f];
+        for (int i = 0; i < kRegs; i++) {
+            widen_reg(before.regs[i], frame.regs[i]);
+        }
+        for (int i = 0; i < kSlots; i++) {
+            if (frame.stack[i].spilled && before.stack[i].spilled) {
+                widen_reg(before.stack[i].reg, frame.stack[i].reg);
+            }
+        }
+    }
+    out = std::move(joined);
+    return true;
+}
 
 std::string state_text(const State &s)
 {

@@ -17,6 +17,7 @@ inline constexpr int kStackSize = 512;
 inline constexpr int kSlots = kStackSize / 8;
 inline constexpr int kRegs = 11;
 inline constexpr int kMaxFrames = 8;
+inline constexpr uint64_t kMaxLoopIterations = 1 << 23; ///< bpf_loop's limit (BPF_MAX_LOOPS)
 
 enum class Kind : uint8_t {
     Uninit,         ///< never written, clobbered by a call, or released: unreadable
@@ -68,6 +69,10 @@ struct Frame {
     std::array<Slot, kSlots> stack{};
     uint32_t callsite = UINT32_MAX; ///< pc of the call that made this frame (UINT32_MAX: main)
     uint32_t func = 0;              ///< entry pc of the function running in this frame
+    /// A bpf_loop callback: each return either ends the loop or calls it again with r1 = the
+    /// next index and r2 = `callback_ctx`, the ctx argument the helper was given.
+    bool callback = false;
+    Reg callback_ctx;
 };
 
 struct RefState {
@@ -116,6 +121,11 @@ bool join(const State &a, const State &b, bool force, uint32_t &id_gen, State &o
 /// True when every concrete state of `cur` is a concrete state of `old`, so `cur` needs no
 /// exploration once `old` is explored.
 bool covers(const State &old, const State &cur);
+
+/// Widening, for states that meet again and again (bpf_loop callback entries): the join of
+/// `prev` and `next` in which every value that changed from `prev` becomes unknown, so the
+/// sequence stops growing after one step. False when the two do not join.
+bool widen(const State &prev, const State &next, uint32_t &id_gen, State &out);
 
 std::string reg_text(const Reg &r);
 /// "R0=scalar(...) R1=ctx() R10=fp0 fp-8=mmmmmmmm", as the kernel prints a state.

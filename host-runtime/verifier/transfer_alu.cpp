@@ -197,7 +197,7 @@ uint32_t Explorer::packet_var_id(State &s, const isa::Insn &in, const Reg &ptr)
     return number.id;
 }
 
-bool Explorer::ld_imm64(State &s, const isa::Insn &in)
+bool Explorer::ld_imm64(State &s, uint32_t pc, const isa::Insn &in)
 {
     Reg &dst = s.reg(in.dst);
     uint32_t index = static_cast<uint32_t>(in.imm);
@@ -224,7 +224,11 @@ bool Explorer::ld_imm64(State &s, const isa::Insn &in)
         dst = Reg{.kind = Kind::MapValue, .val = Scalar::constant(0), .off = off, .map = static_cast<int32_t>(index)};
         return true;
     }
-    case isa::kFunc: return fail("callback functions (ld_imm64 of a function) are not supported by Harmony's verifier");
+    case isa::kFunc:
+        // As the linker resolves it: the callback's absolute instruction index, a number
+        // that only Arg::Func accepts as a function (see callback_entry).
+        dst = Reg::scalar(Scalar::constant(static_cast<uint64_t>(static_cast<int64_t>(in.imm) + 1) + pc));
+        return true;
     default: return fail(fmt::format("ld_imm64 with pseudo src {} is not supported", in.pseudo));
     }
 }

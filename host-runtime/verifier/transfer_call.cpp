@@ -19,11 +19,12 @@ bool changes_packet_data(uint32_t id)
     return id == BPF_FUNC_xdp_adjust_head || id == BPF_FUNC_xdp_adjust_tail || id == BPF_FUNC_xdp_adjust_meta;
 }
 
-/// The kernel's pkt_access helpers: the only ones that may be given packet memory.
+/// The kernel's pkt_access helpers, and Harmony's own (they run where the packet is plain
+/// memory): the only ones that may be given packet memory, always within the proven range.
 bool packet_access(uint32_t id)
 {
     return id == BPF_FUNC_map_lookup_elem || id == BPF_FUNC_map_update_elem || id == BPF_FUNC_map_delete_elem ||
-           id == BPF_FUNC_csum_diff;
+           id == BPF_FUNC_csum_diff || id >= helpers::kHarmonyBase;
 }
 
 bool is_ringbuf_helper(uint32_t id)
@@ -171,10 +172,54 @@ bool Explorer::helper_args(State &s, const helpers::Prototype &proto, uint32_t i
                 return expected("fp or null");
             }
             break;
-        case Arg::Func: return fail("callback functions are not supported by Harmony's verifier");
+        case Arg::Func:
+            if (!callback_entry(r)) {
+                return expected("func (a callback loaded with ld_imm64)");
+            }
+            break;
         default: break;
         }
     }
+    return true;
+}
+
+std::optional<uint32_t> Explorer::callback_entry(const Reg &r) const
+{
+    if (r.kind != Kind::Scalar || !r.val.is_const() || r.val.umin >= insns_.size()) {
+        return std::nullopt;
+    }
+    auto entry = static_cast<uint32_t>(r.val.umin);
+    if (!cfg_.callbacks.contains(entry)) {
+        return std::nullopt;
+    }
+    return entry;
+}
+
+bool Explorer::enter_callback(const State &s, uint32_t pc, uint32_t entry, const Reg &ctx, bool again)
+{
+    if (s.frames.size() >= kMaxFrames) {
+        return fail(fmt::format("the call stack of {} frames is too deep", s.frames.size() + 1));
+    }
+    State inside = s;
+    Frame callee;
+    callee.regs[1] = Reg::scalar(Scalar::urange(0, kMaxLoopIterations - 1));
+    callee.regs[2] = ctx;
+    callee.regs[10] =
+        Reg{.kind = Kind::Stack, .val = Scalar::constant(0), .frame = static_cast<uint8_t>(s.frames.size())};
+    callee.callsite = pc;
+    callee.func = entry;
+    callee.callback = true;
+    callee.callback_ctx = ctx;
+    inside.frames.push_back(callee);
+    auto [previous, first] = callback_entry_.try_emplace({pc, entry}, inside);
+    if (again && !first) {
+        State widened;
+        if (widen(previous->second, inside, id_gen_, widened)) {
+            inside = std::move(widened);
+        }
+    }
+    previous->second = inside;
+    push(pc, entry, std::move(inside));
     return true;
 }
 
@@ -188,6 +233,13 @@ bool Explorer::call_helper(State &s, uint32_t pc, const isa::Insn &in)
     int map = -1;
     if (!helper_args(s, *proto, id, map)) {
         return false;
+    }
+    for (int i = 0; i < 5; i++) {
+        // bpf_loop(nr, callback, ctx, flags): the callback's arguments are the next two.
+        if (proto->args[i] == Arg::Func && i + 1 < 5 &&
+            !enter_callback(s, pc, *callback_entry(s.reg(i + 1)), s.reg(i + 2))) {
+            return false;
+        }
     }
     const Reg size_arg = s.reg(2);
     // As the kernel: an array lookup with a constant key in range cannot return NULL.

@@ -162,6 +162,9 @@ bool Explorer::access_ctx(const Reg &ptr, int regno, int64_t off, int size, bool
         }
         if (loaded) {
             *loaded = f.loads == Kind::Scalar ? Reg::scalar(Scalar::of_width(f.size)) : Reg::pointer(f.loads);
+            if (f.loads == Kind::Mem) {
+                loaded->mem_size = options_.mbuf_buffer;
+            }
         }
         return true;
     }

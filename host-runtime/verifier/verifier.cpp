@@ -59,7 +59,7 @@ Report verify(const ProgramSection &program, std::span<const MapSpec> maps, cons
     Report report;
     const CtxLayout *ctx = ctx_layout(program.prog_type);
     if (!ctx && program.prog_type == 0) {
-        ctx = raw_window_layout();
+        ctx = options.raw_context == RawContext::Mbuf ? mbuf_layout() : raw_window_layout();
     }
     auto cfg = build_cfg(program.insns);
     if (!ctx) {

@@ -20,7 +20,12 @@
 //    ("infinite loop detected"), one whose state keeps changing runs into the instruction
 //    budget and is refused naming its loop head;
 //  - joins keep relations (equal scalars, packet pointers sharing a variable offset,
-//    null-ness shared by copies) only where both sides agree, through an id map.
+//    null-ness shared by copies) only where both sides agree, through an id map;
+//  - a bpf_loop callback is explored as a call from the helper with r1 = an index below
+//    BPF_MAX_LOOPS and r2 = the ctx argument; each of its returns (r0 in [0, 1]) goes on
+//    both after the call and into the callback again, that next entry widened against the
+//    previous one (values the callback keeps changing become unknown), so the entries stop
+//    differing and pruning ends the unrolling: the iteration count needs no bound here.
 // Where the kernel is stricter than safety needs (no helper access to packet memory for
 // most helpers, no subtraction from the stack pointer, no bounds learned past 64 KiB)
 // Harmony follows the kernel, so that a program Harmony accepts also loads into the kernel.
@@ -53,6 +58,17 @@ const helpers::Prototype *host_prototype(uint32_t id);
 /// implements them: for checking a program against the kernel's view.
 const helpers::Prototype *builtin_prototype(uint32_t id);
 
+/// What r1 points at in a program of no known type, after rte_bpf's two program arguments.
+enum class RawContext : uint8_t {
+    /// RTE_BPF_ARG_PTR: the frame's first byte, Options::raw_window bytes.
+    Window,
+    /// RTE_BPF_ARG_PTR_MBUF: a read-only struct rte_mbuf (DPDK 22.11 x86-64 layout): the
+    /// scalar fields programs read (data_off, pkt_len, data_len, port, ...), buf_addr as
+    /// a pointer to Options::mbuf_buffer bytes, and BPF_LD_[ABS|IND] (bounds-checked by
+    /// the runtime, which returns 0 from the program when they fail).
+    Mbuf,
+};
+
 struct Options {
     bool privileged = false;         ///< root's laxities: pointer leaks, ptr arithmetic, uninit stack reads
     uint64_t insn_limit = 1'000'000; ///< instructions processed before giving up, as the kernel
@@ -60,6 +76,11 @@ struct Options {
     /// Programs of no known type (BPF_PROG_TYPE_UNSPEC, e.g. SEC("filter")) follow rte_bpf's
     /// packet ABI: r1 points at this many readable and writable bytes of the frame.
     uint32_t raw_window = 64;
+    /// For programs of no known type: what r1 is, as rte_bpf's prog_arg says.
+    RawContext raw_context = RawContext::Window;
+    /// RawContext::Mbuf: bytes readable and writable from mbuf->buf_addr (rte_bpf's
+    /// prog_arg.buf_size; the dpdk target runs no mbuf whose buf_len is smaller).
+    uint32_t mbuf_buffer = 2176;
 };
 
 /// Why a program was refused, at which instruction, in which state.

@@ -1,6 +1,7 @@
 // Placement against live capabilities (a veth pair in a private netns) and against the
 // shipped profiles, on hand-written requirements and on real BPF objects.
 #include "capabilities/capabilities.hpp"
+#include "helpers/hyperscan/hyperscan.hpp"
 #include "netns_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -60,8 +61,10 @@ Requirements dpi_like()
     return req;
 }
 
+/// hs_match as a program calls it; registered first, since the VM's helpers are the registry's.
 Requirements calls_hs_match()
 {
+    REQUIRE(harmony::hyperscan::register_helpers());
     Requirements req;
     req.object = "hs_call";
     req.insn_count = 12;

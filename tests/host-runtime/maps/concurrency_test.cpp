@@ -52,8 +52,14 @@ TEST_CASE("hash and LRU maps under concurrent updates, lookups and deletes", "[m
             if (map->update_elem(&own, &value, BPF_ANY) != 0) {
                 failures++;
             }
+            // the packet path's lock-free lookup: this thread's own value is exactly what it wrote
+            auto *seen = static_cast<const uint64_t *>(map->lookup_elem(&own));
+            if (!seen || __atomic_load_n(seen, __ATOMIC_RELAXED) != value) {
+                failures++;
+            }
             uint32_t shared = 10000 + i % 128;
             map->update_elem(&shared, &value, BPF_ANY);
+            map->lookup_elem(&shared); // may or may not be there: must not crash or race
             map->lookup(Bytes{reinterpret_cast<uint8_t *>(&shared), reinterpret_cast<uint8_t *>(&shared) + 4});
             if (i % 3 == 0) {
                 map->delete_elem(&shared);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <linux/bpf.h>
 
+#include <array>
 #include <cstring>
 #include <set>
 
@@ -204,4 +205,50 @@ TEST_CASE("unsupported and malformed maps are refused with the reason", "[maps]"
     auto ring = maps::create_map(MapInfo{"r", BPF_MAP_TYPE_RINGBUF, 0, 0, 5000, 0});
     REQUIRE_FALSE(ring);
     CHECK_THAT(ring.error().why, Catch::Contains("power of 2"));
+    auto wide = maps::create_map(MapInfo{"w", BPF_MAP_TYPE_LRU_HASH, 513, 4, 4, 0}); // keys live on the BPF stack
+    REQUIRE_FALSE(wide);
+    CHECK_THAT(wide.error().why, Catch::Contains("at most 512 bytes"));
+    CHECK(maps::create_map(MapInfo{"k", BPF_MAP_TYPE_HASH, 512, 4, 4, 0}));
+}
+
+// The lock-free lookup path: many keys (so chains form in the buckets), deletes in the
+// middle of chains, reuse of freed elements, and a full walk with next_key afterwards.
+TEST_CASE("hash map keeps every live key reachable through inserts, deletes and reuse", "[maps]")
+{
+    auto created = maps::create_map(MapInfo{"h", BPF_MAP_TYPE_HASH, 12, 8, 64, 0});
+    REQUIRE(created);
+    maps::HostMap &map = **created;
+    auto key_of = [](uint64_t n) {
+        std::array<uint8_t, 12> key{};
+        std::memcpy(key.data() + 4, &n, sizeof n);
+        return key;
+    };
+    for (uint64_t round = 0; round < 20; round++) {
+        for (uint64_t n = 0; n < 64; n++) {
+            uint64_t value = n * 1000 + round;
+            REQUIRE(map.update_elem(key_of(n + round).data(), &value, BPF_ANY) == 0);
+        }
+        for (uint64_t n = 0; n < 64; n += 3) {
+            REQUIRE(map.delete_elem(key_of(n + round).data()) == 0);
+        }
+        for (uint64_t n = 0; n < 64; n++) {
+            auto *value = static_cast<uint64_t *>(map.lookup_elem(key_of(n + round).data()));
+            if (n % 3 == 0) {
+                CHECK(value == nullptr);
+            } else {
+                REQUIRE(value != nullptr);
+                CHECK(*value == n * 1000 + round);
+            }
+        }
+        size_t walked = 0;
+        for (auto key = map.next_key(std::nullopt); key && *key; key = map.next_key(ByteView(**key))) {
+            walked++;
+        }
+        CHECK(walked == 64 - 22);
+        for (uint64_t n = 0; n < 64; n++) {
+            map.delete_elem(key_of(n + round).data());
+        }
+    }
+    uint64_t value = 1;
+    CHECK(map.update_elem(key_of(1).data(), &value, BPF_EXIST) == -ENOENT);
 }

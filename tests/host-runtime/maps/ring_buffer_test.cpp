@@ -38,6 +38,27 @@ void *put(maps::RingBuffer &ring, const std::string &text)
 
 } // namespace
 
+// Helpers find a map's type interface from info().type, not RTTI; a map of another type
+// must never pass for a ring buffer, a program array or a device map.
+TEST_CASE("typed map views match the map type only", "[maps][ringbuf]")
+{
+    auto ring = maps::create_map(MapInfo{"events", BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, 0});
+    auto array = maps::create_map(MapInfo{"values", BPF_MAP_TYPE_ARRAY, 4, 8, 4, 0});
+    auto programs = maps::create_map(MapInfo{"jumps", BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0});
+    auto devices = maps::create_map(MapInfo{"ports", BPF_MAP_TYPE_DEVMAP, 4, 4, 4, 0});
+    REQUIRE((ring && array && programs && devices));
+    CHECK(maps::as_ring_buffer(ring->get()) == dynamic_cast<maps::RingBuffer *>(ring->get()));
+    CHECK(maps::as_ring_buffer(ring->get()) != nullptr);
+    CHECK(maps::as_ring_buffer(array->get()) == nullptr);
+    CHECK(maps::as_program_array(programs->get()) == dynamic_cast<maps::ProgramArray *>(programs->get()));
+    CHECK(maps::as_program_array(programs->get()) != nullptr);
+    CHECK(maps::as_program_array(devices->get()) == nullptr);
+    CHECK(maps::as_device_map(devices->get()) == dynamic_cast<maps::DeviceMap *>(devices->get()));
+    CHECK(maps::as_device_map(devices->get()) != nullptr);
+    CHECK(maps::as_device_map(ring->get()) == nullptr);
+    CHECK(maps::as_ring_buffer(nullptr) == nullptr);
+}
+
 TEST_CASE("ring buffer hands out committed records in order", "[maps][ringbuf]")
 {
     auto ring = make_ring(4096);

@@ -2,6 +2,9 @@
 // the same object is printed (a benchmark figure, not a pass/fail criterion).
 #include "host-runtime/verifier/verifier.hpp"
 #include "kernel_oracle.hpp"
+#ifdef HARMONY_HAVE_HYPERSCAN
+#include "helpers/hyperscan/hyperscan.hpp"
+#endif
 
 #include <catch2/catch.hpp>
 
@@ -29,6 +32,9 @@ std::vector<std::string> project_programs()
 
 TEST_CASE("every program under bpf/ is accepted", "[verifier][programs]")
 {
+#ifdef HARMONY_HAVE_HYPERSCAN
+    REQUIRE(hyperscan::register_helpers()); // hs_match and friends, as the host target registers them
+#endif
     auto names = project_programs();
     REQUIRE_FALSE(names.empty());
     for (const std::string &name : names) {

@@ -1,0 +1,141 @@
+#include "threaded_code.hpp"
+
+#include <iterator>
+
+namespace harmony::vm::threaded {
+namespace {
+
+using isa::Insn;
+using isa::Op;
+
+/// Offset of the 64R/64I/32R/32I variant within an operation's group of four.
+int variant(const Insn &i)
+{
+    return (i.is64 ? 0 : 2) + (i.src_is_reg ? 0 : 1);
+}
+
+Handler alu_handler(const Insn &i)
+{
+    static constexpr Handler first[] = {Add64R, Sub64R, Mul64R, Div64R, SDiv64R, Mod64R, SMod64R,
+                                        Or64R,  And64R, Xor64R, Lsh64R, Rsh64R,  Arsh64R};
+    Handler base = i.op == Op::Mov ? Mov64R : first[static_cast<int>(i.op) - static_cast<int>(Op::Add)];
+    return static_cast<Handler>(base + variant(i));
+}
+
+Handler jump_handler(const Insn &i)
+{
+    static constexpr Handler first[] = {Jeq64R, Jgt64R, Jge64R, Jset64R, Jne64R,  Jsgt64R,
+                                        Jsge64R, Jlt64R, Jle64R, Jslt64R, Jsle64R};
+    return static_cast<Handler>(first[static_cast<int>(i.op) - static_cast<int>(Op::Jeq)] + variant(i));
+}
+
+Handler sized(Handler one_byte, uint8_t size)
+{
+    int step = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+    return static_cast<Handler>(one_byte + step);
+}
+
+Handler byte_order_handler(const Insn &i)
+{
+    bool swaps = i.op != Op::Le; // the host is little endian
+    switch (i.imm) {
+    case 16: return swaps ? Swap16 : Trunc16;
+    case 32: return swaps ? Swap32 : Trunc32;
+    default: return swaps ? Swap64 : Nop;
+    }
+}
+
+Handler handler_for(const Insn &i)
+{
+    switch (i.op) {
+    case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::SDiv: case Op::Mod: case Op::SMod:
+    case Op::Or: case Op::And: case Op::Xor: case Op::Lsh: case Op::Rsh: case Op::Arsh: case Op::Mov:
+        return alu_handler(i);
+    case Op::Neg: return i.is64 ? Neg64 : Neg32;
+    case Op::Le: case Op::Be: case Op::Bswap: return byte_order_handler(i);
+    case Op::Load: return sized(Ld1, i.size);
+    case Op::LoadSx: return i.size == 8 ? Ld8 : sized(LdSx1, i.size);
+    case Op::Store: return sized(St1, i.size);
+    case Op::StoreImm: return sized(StImm1, i.size);
+    case Op::LoadImm64: return LoadImm64;
+    case Op::Ja: return Ja;
+    case Op::Call: return Call;
+    case Op::CallLocal: return CallLocal;
+    case Op::Exit: return Exit;
+    default:
+        if (isa::is_conditional_jump(i.op)) {
+            return jump_handler(i);
+        }
+        return Generic; // MovSx, Atomic, LoadAbs, LoadInd, CallReg, Filler
+    }
+}
+
+int32_t immediate_for(const LinkedProgram &program, size_t pc)
+{
+    const Insn &i = program.insns[pc];
+    if (i.op == Op::LoadImm64) {
+        return static_cast<int32_t>(static_cast<uint32_t>(i.imm64));
+    }
+    if (i.op == Op::Filler && pc > 0 && program.insns[pc - 1].op == Op::LoadImm64) {
+        return static_cast<int32_t>(static_cast<uint32_t>(program.insns[pc - 1].imm64 >> 32));
+    }
+    return i.op == Op::Ja && i.is64 ? i.off : i.imm;
+}
+
+/// Where the fused handlers for a first instruction start, or -1 if it starts none.
+int fused_base(Handler first)
+{
+#define HARMONY_FIRST(F) F,
+    constexpr Handler firsts[] = {HARMONY_FUSED_FIRSTS(HARMONY_FIRST)};
+#undef HARMONY_FIRST
+    for (int k = 0; k < static_cast<int>(std::size(firsts)); k++) {
+        if (first == firsts[k]) {
+            return Mov64R_Add64R + k * kFusedPerFirst;
+        }
+    }
+    return -1;
+}
+
+/// Where `second` sits among the superinstructions of one first instruction, or -1.
+int second_offset(Handler second)
+{
+    auto pick = [](int index) { return index % 4 < 2 ? index / 4 * 2 + index % 4 : -1; }; // 64R, 64I only
+    if (second >= Add64R && second <= Mov32I) {
+        return pick(second - Add64R);
+    }
+    if (second >= Jeq64R && second <= Jsle32I) {
+        int jump = pick(second - Jeq64R);
+        return jump < 0 ? -1 : kFusedAlu + jump;
+    }
+    return -1;
+}
+
+/// The superinstruction for `first` then `second`, or `first` when there is none.
+Handler fuse(Handler first, Handler second)
+{
+    int base = fused_base(first);
+    int offset = second_offset(second);
+    return base < 0 || offset < 0 ? first : static_cast<Handler>(base + offset);
+}
+
+} // namespace
+
+Code translate(const LinkedProgram &program, const void *const *labels)
+{
+    Code code{.source = &program, .slots = {}};
+    const size_t count = program.insns.size();
+    std::vector<Handler> handlers(count);
+    for (size_t pc = 0; pc < count; ++pc) {
+        handlers[pc] = handler_for(program.insns[pc]);
+    }
+    code.slots.reserve(count);
+    for (size_t pc = 0; pc < count; ++pc) {
+        const Insn &i = program.insns[pc];
+        Handler h = pc + 1 < count ? fuse(handlers[pc], handlers[pc + 1]) : handlers[pc];
+        code.slots.push_back(
+            Slot{.handler = labels[h], .dst = i.dst, .src = i.src, .off = i.off, .imm = immediate_for(program, pc)});
+    }
+    return code;
+}
+
+} // namespace harmony::vm::threaded

@@ -1,0 +1,80 @@
+// The interpreter's compact form: each decoded instruction translated once into a 16-byte
+// slot whose handler index already encodes the operation, the operand width, the source
+// kind (register or immediate) and the memory size, so the run loop dispatches once per
+// instruction (computed goto) and never re-examines an instruction's mode bits.
+// Internal to the interpreter.
+#pragma once
+
+#include "host-runtime/vm.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace harmony::vm::threaded {
+
+#define HARMONY_ALU_OPS(X)                                                                                             \
+    X(Add) X(Sub) X(Mul) X(Div) X(SDiv) X(Mod) X(SMod) X(Or) X(And) X(Xor) X(Lsh) X(Rsh) X(Arsh) X(Mov)
+#define HARMONY_JUMP_OPS(X) X(Jeq) X(Jgt) X(Jge) X(Jset) X(Jne) X(Jsgt) X(Jsge) X(Jlt) X(Jle) X(Jslt) X(Jsle)
+#define HARMONY_MEMORY_SIZES(X) X(1) X(2) X(4) X(8)
+/// Handlers beyond the ALU and jump families, in label order.
+#define HARMONY_OTHER_HANDLERS(X)                                                                                      \
+    X(Neg64) X(Neg32) X(Swap16) X(Swap32) X(Swap64) X(Trunc16) X(Trunc32) X(Nop) X(Ld1) X(Ld2) X(Ld4) X(Ld8)          \
+    X(LdSx1) X(LdSx2) X(LdSx4) X(St1) X(St2) X(St4) X(St8) X(StImm1) X(StImm2) X(StImm4) X(StImm8) X(Ja)               \
+    X(LoadImm64) X(Call) X(CallLocal) X(Exit) X(Generic)
+
+#define HARMONY_ALU_OPS_WITH(X, F)                                                                                     \
+    X(F, Add) X(F, Sub) X(F, Mul) X(F, Div) X(F, SDiv) X(F, Mod) X(F, SMod) X(F, Or) X(F, And) X(F, Xor) X(F, Lsh)     \
+    X(F, Rsh) X(F, Arsh) X(F, Mov)
+#define HARMONY_JUMP_OPS_WITH(X, F)                                                                                    \
+    X(F, Jeq) X(F, Jgt) X(F, Jge) X(F, Jset) X(F, Jne) X(F, Jsgt) X(F, Jsge) X(F, Jlt) X(F, Jle) X(F, Jslt) X(F, Jsle)
+/// Superinstructions: a move, load or 64-bit ALU operation immediately followed by a
+/// 64-bit ALU operation or jump (the bulk of clang's parsing code) runs as one handler,
+/// F_op64R / F_op64I. The second instruction keeps its own slot, so a jump landing on it
+/// still works.
+#define HARMONY_FUSED_FIRSTS(X)                                                                                        \
+    X(Mov64R) X(Mov64I) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(Add64I) X(And64I) X(Or64I) X(Xor64I) X(Lsh64I) X(Rsh64I)        \
+    X(Add64R) X(Or64R)
+constexpr int kFusedAlu = 2 * 14;                 ///< 64R and 64I of every ALU op
+constexpr int kFusedPerFirst = kFusedAlu + 2 * 11; ///< ... and of every jump
+
+enum Handler : uint16_t {
+#define HARMONY_FOUR_VARIANTS(op) op##64R, op##64I, op##32R, op##32I,
+    HARMONY_ALU_OPS(HARMONY_FOUR_VARIANTS) HARMONY_JUMP_OPS(HARMONY_FOUR_VARIANTS)
+#undef HARMONY_FOUR_VARIANTS
+#define HARMONY_ONE(name) name,
+    HARMONY_OTHER_HANDLERS(HARMONY_ONE)
+#undef HARMONY_ONE
+#define HARMONY_FUSED_PAIR(F, op) F##_##op##64R, F##_##op##64I,
+#define HARMONY_FUSED_FOR(F) HARMONY_ALU_OPS_WITH(HARMONY_FUSED_PAIR, F) HARMONY_JUMP_OPS_WITH(HARMONY_FUSED_PAIR, F)
+    HARMONY_FUSED_FIRSTS(HARMONY_FUSED_FOR)
+#undef HARMONY_FUSED_FOR
+#undef HARMONY_FUSED_PAIR
+    kHandlerCount
+};
+
+/// One instruction slot: `handler` is the address of the handler's label in the run loop
+/// (bound by translate), so dispatch is one indirect jump through the slot. `imm` is the
+/// slot offset for Ja and CallLocal; LoadImm64 keeps its low half here and its high half in
+/// the second slot's `imm`. Generic covers the rare instructions (MovSx, atomics, legacy
+/// packet loads, callx, lddw's second slot), which read the decoded isa::Insn at the same
+/// index; Call finds its helper in LinkedProgram::helper_by_slot the same way.
+struct Slot {
+    const void *handler = nullptr;
+    uint8_t dst = 0;
+    uint8_t src = 0;
+    int16_t off = 0;
+    int32_t imm = 0;
+};
+static_assert(sizeof(Slot) == 16);
+
+/// A program translated for the interpreter; `source` must outlive it.
+struct Code {
+    const LinkedProgram *source = nullptr;
+    std::vector<Slot> slots;
+};
+
+/// Translates a structurally checked program (see check_structure in interpreter.cpp);
+/// `labels[h]` is the run loop's label for handler h.
+Code translate(const LinkedProgram &program, const void *const *labels);
+
+} // namespace harmony::vm::threaded

@@ -1,0 +1,112 @@
+// The benchmark driver as a library: traces, timing rows on real targets (native C++ and
+// Harmony's JIT), statistics, ratios, skipped rows, and the three report formats.
+#include "bench/bench.hpp"
+#include "cli/targets.hpp"
+#include "common/dpi_control.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace harmony;
+
+namespace {
+
+const std::string kData = std::string(HARMONY_SOURCE_DIR) + "/tests/data/";
+const std::string kDpi = std::string(HARMONY_BPF_DIR) + "/dpi.bpf.o";
+
+bench::BenchCase dpi_row(const std::string &target)
+{
+    std::string blocklist = kData + "blocklist.txt";
+    return {target, target, kDpi, "test", [blocklist](LoadedProgram &p) { return dpi::apply_blocklist(p, blocklist); },
+            {}};
+}
+
+size_t count(const std::string &text, const std::string &part)
+{
+    size_t n = 0;
+    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+        n++;
+    }
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("traces: one capture, several concatenated, errors name the file", "[bench]")
+{
+    auto basic = bench::read_trace(kData + "basic.pcap");
+    REQUIRE(basic.has_value());
+    CHECK(basic->frames.size() == 118);
+    CHECK(basic->bytes == 9374);
+    auto both = bench::concatenate_traces({kData + "basic.pcap", kData + "layers.pcap"});
+    REQUIRE(both.has_value());
+    CHECK(both->source == kData + "basic.pcap+" + kData + "layers.pcap");
+    CHECK(both->frames.size() > basic->frames.size());
+    auto missing = bench::concatenate_traces({kData + "basic.pcap", "/nonexistent.pcap"});
+    REQUIRE_FALSE(missing.has_value());
+    CHECK(missing.error().message().find("/nonexistent.pcap") != std::string::npos);
+    auto fallback = bench::default_trace();
+    REQUIRE(fallback.has_value());
+    CHECK((fallback->source.ends_with("corpus/bench.pcap") || fallback->source.find("+") != std::string::npos));
+}
+
+TEST_CASE("run_bench times every row, keeps a refused row with its reason, and computes the ratios", "[bench]")
+{
+    auto trace = bench::read_trace(kData + "basic.pcap");
+    REQUIRE(trace.has_value());
+    std::vector<bench::BenchCase> cases = {dpi_row("native"), dpi_row("host"),
+                                           {"broken", "host", "/nonexistent.bpf.o", "test", {}, {}}};
+    size_t calls = 0;
+    size_t last_done = 0;
+    size_t last_total = 0;
+    bench::BenchOptions options{3, 1, 2, -1, [&](const std::string &, size_t done, size_t total) {
+                                    calls++;
+                                    last_done = done;
+                                    last_total = total;
+                                }};
+    auto report = bench::run_bench(*trace, cases, cli::load_on_target, options);
+    REQUIRE(report.has_value());
+    CHECK(calls == 2 * 4 + 1); // 1 warm-up + 3 timed passes for each measured row, one call for the skipped one
+    CHECK(last_done == 3 * 4);
+    CHECK(last_total == 3 * 4);
+    CHECK(report->packets == 118);
+    REQUIRE(report->rows.size() == 3);
+    for (size_t i = 0; i < 2; i++) {
+        const auto &row = report->rows[i];
+        INFO(row.what.label);
+        REQUIRE_FALSE(row.skipped.has_value());
+        REQUIRE(row.ns_per_packet.size() == 3);
+        CHECK(row.spread.min <= row.spread.median);
+        CHECK(row.spread.median <= row.spread.max);
+        CHECK(row.spread.median > 0);
+        CHECK(row.mpps == Approx(1e3 / row.spread.median));
+        CHECK(row.gbps == Approx(9374.0 * 8 / (row.spread.median * 118)));
+        CHECK_FALSE(row.vs_baseline.has_value()); // no baseline row
+    }
+    CHECK(*report->rows[0].vs_native == Approx(1.0));
+    CHECK(*report->rows[1].vs_native == Approx(report->rows[1].spread.median / report->rows[0].spread.median));
+    REQUIRE(report->rows[2].skipped.has_value());
+    CHECK(report->rows[2].skipped->find("/nonexistent.bpf.o") != std::string::npos);
+
+    std::string table = bench::markdown(*report);
+    CHECK(count(table, "\n| ") == 5); // header, separator, one line per row
+    CHECK(table.find("| broken | host | test | skipped: ") != std::string::npos);
+    auto json = bench::to_json(*report);
+    CHECK(json["rows"][2]["skipped"].is_string());
+    CHECK(json["rows"][1]["ns_per_packet"]["runs"].size() == 3);
+    std::string svg = bench::svg(*report);
+    CHECK(count(svg, "<rect") == 3 + 2 * 2); // background, legend, two bars per measured row
+    CHECK(svg.find(">skipped</text>") != std::string::npos);
+}
+
+TEST_CASE("run_bench refuses zero repeats", "[bench]")
+{
+    auto trace = bench::read_trace(kData + "basic.pcap");
+    REQUIRE(trace.has_value());
+    bench::BenchOptions options;
+    options.repeat = 0;
+    auto report = bench::run_bench(*trace, {dpi_row("native")}, cli::load_on_target, options);
+    REQUIRE_FALSE(report.has_value());
+    CHECK(report.error().why.find("at least 1") != std::string::npos);
+}
