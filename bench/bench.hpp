@@ -43,9 +43,12 @@ struct BenchCase {
     std::string program; ///< BPF object path
     std::string engine;  ///< what actually executes it ("kernel JIT", "Harmony VM JIT (rte_bpf refused)", ...)
     std::function<Result<void>(LoadedProgram &)> prepare; ///< optional
-    /// Runs per frame per timing call when it must differ from BenchOptions::inner: the
-    /// kernel's BPF_PROG_TEST_RUN costs tens of ms of wall time per call with repeat > 1.
+    /// Runs per frame per timing call when it must differ from BenchOptions::inner.
     std::optional<uint32_t> inner;
+    /// Time only this many frames, evenly spaced over the trace (every Nth). The kernel rows
+    /// need it: a BPF_PROG_TEST_RUN call with repeat > 1 costs 10-40 ms of wall time here,
+    /// and with repeat 1 the kernel's own clock reads (~30 ns) dominate a pass-through program.
+    std::optional<size_t> sample;
 };
 
 using Loader = std::function<Result<std::unique_ptr<LoadedProgram>>(const std::string &target,
@@ -54,7 +57,7 @@ using Loader = std::function<Result<std::unique_ptr<LoadedProgram>>(const std::s
 struct BenchOptions {
     uint32_t repeat = 5;     ///< timed passes over the trace per row
     uint32_t warmup = 1;     ///< untimed passes first (caches, JIT pages, the DPI flow map)
-    uint32_t inner = 8;      ///< runs of each frame per timed call, to amortise the clock
+    uint32_t inner = 64;     ///< runs of each frame per timed call, to amortise the clock
     int cpu = -1;            ///< the CPU every row is pinned to; -1: the one this thread is on
     /// Called with (row label, passes done over all rows, passes in all) after every pass.
     std::function<void(const std::string &, size_t, size_t)> progress;
@@ -69,6 +72,8 @@ struct BenchRow {
     BenchCase what;
     std::optional<std::string> skipped; ///< why the row has no figures (load refused, ...)
     std::vector<double> ns_per_packet;  ///< one per repeat
+    size_t frames_timed = 0;            ///< per pass: the whole trace, or the sample
+    uint32_t inner = 0;                 ///< runs of each frame per timing call
     Spread spread;
     double mpps = 0;             ///< at the median
     double gbps = 0;             ///< trace bytes at the median rate

@@ -33,7 +33,8 @@ struct LiveRow {
     std::optional<std::string> skipped; ///< why there are no figures
     double seconds = 0;
     uint64_t sent = 0;     ///< frames the client's socket accepted
-    uint64_t judged = 0;   ///< the DPI 'packets' counter at the end
+    uint64_t judged = 0;   ///< the DPI 'packets' counter's increase
+    uint64_t passed = 0;   ///< the DPI 'pass' counter's increase: what should reach the server
     uint64_t received = 0; ///< frames the server's interface received
     double judged_pps = 0;
     double received_pps = 0;

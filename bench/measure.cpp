@@ -64,18 +64,30 @@ Result<int> pin_to_cpu(int cpu)
     return cpu;
 }
 
-/// One pass over the trace; the sum of each frame's mean time, divided by the frames.
-Result<double> time_pass(LoadedProgram &program, const Trace &trace, uint32_t inner)
+/// The frames a row times: all, or `sample` of them evenly spaced, so the mix of the trace is kept.
+std::vector<size_t> frames_to_time(size_t frames, std::optional<size_t> sample)
+{
+    size_t count = sample ? std::clamp<size_t>(*sample, 1, frames) : frames;
+    std::vector<size_t> indices(count);
+    for (size_t i = 0; i < count; i++) {
+        indices[i] = i * frames / count;
+    }
+    return indices;
+}
+
+/// One pass over the frames; the sum of each frame's mean time, divided by the frames.
+Result<double> time_pass(LoadedProgram &program, const Trace &trace, const std::vector<size_t> &frames,
+                         uint32_t inner)
 {
     double total = 0;
-    for (const auto &frame : trace.frames) {
-        auto ns = program.time_per_run(frame, inner);
+    for (size_t index : frames) {
+        auto ns = program.time_per_run(trace.frames[index], inner);
         if (!ns) {
             return std::unexpected(ns.error());
         }
         total += *ns;
     }
-    return total / static_cast<double>(trace.frames.size());
+    return total / static_cast<double>(frames.size());
 }
 
 Spread spread_of(std::vector<double> values)
@@ -141,8 +153,11 @@ Result<void> measure_row(BenchRow &row, LoadedProgram &program, const Trace &tra
     }
     size_t passes = options.warmup + options.repeat;
     uint32_t inner = row.what.inner.value_or(options.inner);
+    auto frames = frames_to_time(trace.frames.size(), row.what.sample);
+    row.frames_timed = frames.size();
+    row.inner = inner;
     for (size_t pass = 0; pass < passes; pass++) {
-        auto ns = time_pass(program, trace, pass < options.warmup ? 1 : inner);
+        auto ns = time_pass(program, trace, frames, pass < options.warmup ? 1 : inner);
         if (!ns) {
             return std::unexpected(ns.error());
         }
@@ -200,7 +215,7 @@ Result<BenchReport> run_bench(const Trace &trace, const std::vector<BenchCase> &
     BenchReport report{trace.source, trace.frames.size(), trace.bytes, *cpu, options, {}};
     PassCounter counter(options, cases.size());
     for (const auto &c : cases) {
-        BenchRow row{c, std::nullopt, {}, {}, 0, 0, std::nullopt, std::nullopt};
+        BenchRow row{c, std::nullopt, {}, 0, 0, {}, 0, 0, std::nullopt, std::nullopt};
         auto program = load_and_prepare(c, load);
         if (!program) {
             row.skipped = program.error().message();

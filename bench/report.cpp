@@ -15,13 +15,13 @@ std::string markdown_row(const BenchRow &row)
 {
     const BenchCase &c = row.what;
     if (row.skipped) {
-        return fmt::format("| {} | {} | {} | skipped: {} | | | | | | |\n", c.label, c.target, c.engine, *row.skipped);
+        return fmt::format("| {} | {} | {} | | skipped: {} | | | | | | |\n", c.label, c.target, c.engine,
+                           *row.skipped);
     }
     const Spread &s = row.spread;
-    std::string label = c.inner ? c.label + "*" : c.label;
-    return fmt::format("| {} | {} | {} | {:.1f} | {:.1f}–{:.1f} | {:.1f} | {:.2f} | {:.2f} | {} | {} |\n", label,
-                       c.target, c.engine, s.median, s.min, s.max, s.stddev, row.mpps, row.gbps,
-                       ratio_text(row.vs_baseline), ratio_text(row.vs_native));
+    return fmt::format("| {} | {} | {} | {} × {} | {:.1f} | {:.1f}–{:.1f} | {:.1f} | {:.2f} | {:.2f} | {} | {} |\n",
+                       c.label, c.target, c.engine, row.frames_timed, row.inner, s.median, s.min, s.max, s.stddev,
+                       row.mpps, row.gbps, ratio_text(row.vs_baseline), ratio_text(row.vs_native));
 }
 
 nlohmann::json optional_json(const std::optional<double> &value)
@@ -35,13 +35,12 @@ nlohmann::json row_json(const BenchRow &row)
                         {"target", row.what.target},
                         {"program", row.what.program},
                         {"engine", row.what.engine}};
-    if (row.what.inner) {
-        j["inner"] = *row.what.inner;
-    }
     if (row.skipped) {
         j["skipped"] = *row.skipped;
         return j;
     }
+    j["frames_timed"] = row.frames_timed;
+    j["inner"] = row.inner;
     j["ns_per_packet"] = {{"median", row.spread.median},
                           {"min", row.spread.min},
                           {"max", row.spread.max},
@@ -58,14 +57,15 @@ nlohmann::json row_json(const BenchRow &row)
 
 std::string markdown(const BenchReport &report)
 {
-    std::string out = fmt::format("Trace: {} ({} packets, {} bytes); CPU {}; {} warm-up + {} timed passes, "
-                                  "each frame run {} times per timing (rows marked * once: "
-                                  "BPF_PROG_TEST_RUN times itself); "
-                                  "ns/packet is the median over the passes.\n\n",
-                                  report.trace, report.packets, report.bytes, report.cpu, report.options.warmup,
-                                  report.options.repeat, report.options.inner);
-    out += "| row | target | engine | ns/packet | min–max | stddev | Mpps | Gbps | vs baseline | vs native |\n";
-    out += "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+    std::string out = fmt::format(
+        "Trace: {} ({} packets, {} bytes); CPU {}; {} warm-up + {} timed passes per row. Every row times the same "
+        "thing: the frame copied in once, the program run R times on it back to back, events drained after the "
+        "clock stops ('timed' = frames per pass × R; kernel rows: BPF_PROG_TEST_RUN's own clock, on an evenly "
+        "spaced sample of the trace). ns/packet is the median over the passes of the mean over the frames.\n\n",
+        report.trace, report.packets, report.bytes, report.cpu, report.options.warmup, report.options.repeat);
+    out += "| row | target | engine | timed | ns/packet | min–max | stddev | Mpps | Gbps | vs baseline | "
+           "vs native |\n";
+    out += "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto &row : report.rows) {
         out += markdown_row(row);
     }

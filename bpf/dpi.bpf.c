@@ -17,8 +17,8 @@
 #include <bpf/bpf_helpers.h>
 
 #include "dpi.h"
+#include "parse_layers.h"
 
-#define VLAN_MAX 2
 #define IPV6_EXT_MAX 6
 #define TLS_EXT_MAX 32
 #define HOST_SCAN_MAX 1500 /* bytes of TCP payload searched for a Host header */
@@ -26,18 +26,12 @@
 #define NAME_LEN_MAX 254   /* longest name kept: 253 characters and a trailing dot */
 #define OFF_MASK 0xfff     /* every packet offset is < 4096 */
 
-#define ETH_P_8021AD_ 0x88A8
-
 /*
  * Makes the compiler reload from memory what it would otherwise keep in registers:
  * offsets and packet pointers must reach the verifier as fresh loads (an unknown scalar,
  * a packet pointer with no range yet) for the laundering above to work.
  */
 #define reload_barrier() asm volatile("" ::: "memory")
-#define IPV6_HOPOPTS 0
-#define IPV6_ROUTING 43
-#define IPV6_FRAGMENT 44
-#define IPV6_DSTOPTS 60
 
 /* How copy_name() reads a name and where it ends. */
 enum name_format {
@@ -111,185 +105,18 @@ static __always_inline __u8 lower(__u8 c)
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-/* Writes the IPv4 address at p as ::ffff:a.b.c.d. */
-static __always_inline void map_v4(__u8 *out, const __u8 *p)
-{
-	__builtin_memset(out, 0, 10);
-	out[10] = 0xff;
-	out[11] = 0xff;
-	__builtin_memcpy(out + 12, p, 4);
-}
-
-/* The connection key, endpoints sorted so both directions give the same key. */
-static __always_inline void flow_key_order(struct dpi_flow_key *key)
-{
-	__u64 a_hi = *(__u64 *)key->addr_a, a_lo = *(__u64 *)(key->addr_a + 8);
-	__u64 b_hi = *(__u64 *)key->addr_b, b_lo = *(__u64 *)(key->addr_b + 8);
-	int swap = a_hi > b_hi || (a_hi == b_hi && (a_lo > b_lo || (a_lo == b_lo && key->port_a > key->port_b)));
-
-	if (swap) {
-		*(__u64 *)key->addr_a = b_hi;
-		*(__u64 *)(key->addr_a + 8) = b_lo;
-		*(__u64 *)key->addr_b = a_hi;
-		*(__u64 *)(key->addr_b + 8) = a_lo;
-		__u16 port = key->port_a;
-		key->port_a = key->port_b;
-		key->port_b = port;
-	}
-}
-
-struct l3_info {
-	__u32 l4_off;
-	__u32 ip_end;   /* end of the IP datagram, from data */
-	__u8 l4_proto;
-	__u8 family;
-};
-
-/* Skips up to two VLAN tags; returns the EtherType and sets *off past the L2 header. */
-static __always_inline int parse_l2(void *data, void *data_end, __u32 *off)
-{
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	__u16 proto = eth->h_proto;
-	__u32 o = sizeof(*eth);
-
-#pragma unroll
-	for (int i = 0; i < VLAN_MAX; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD_))
-			break;
-		__u16 *tag = data + o;
-		if ((void *)(tag + 2) > data_end)
-			return -1;
-		proto = tag[1];
-		o += 4;
-	}
-	*off = o;
-	return proto;
-}
-
-static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, struct l3_info *l3,
-				      struct dpi_event *ev)
-{
-	__u8 *ip = data + off;
-
-	if ((void *)(ip + 20) > data_end)
-		return -1;
-	__u32 ihl = ip[0] & 0xf;
-	if ((ip[0] >> 4) != 4 || ihl < 5)
-		return -1;
-	if (((ip[6] << 8) | ip[7]) & 0x1fff) /* a non-first fragment carries no L4 */
-		return -1;
-	l3->l4_off = off + ihl * 4;
-	l3->ip_end = off + ((ip[2] << 8) | ip[3]);
-	l3->l4_proto = ip[9];
-	l3->family = 4;
-	map_v4(ev->src_addr, ip + 12);
-	map_v4(ev->dst_addr, ip + 16);
-	return 0;
-}
-
-static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, struct l3_info *l3,
-				      struct dpi_event *ev)
-{
-	__u8 *ip = data + off;
-
-	if ((void *)(ip + 40) > data_end)
-		return -1;
-	if ((ip[0] >> 4) != 6)
-		return -1;
-	__builtin_memcpy(ev->src_addr, ip + 8, 16);
-	__builtin_memcpy(ev->dst_addr, ip + 24, 16);
-	l3->ip_end = off + 40 + ((ip[4] << 8) | ip[5]);
-	l3->family = 6;
-
-	__u8 next = ip[6];
-	__u32 o = off + 40;
-#pragma unroll
-	for (int i = 0; i < IPV6_EXT_MAX; i++) {
-		if (next != IPV6_HOPOPTS && next != IPV6_ROUTING && next != IPV6_DSTOPTS && next != IPV6_FRAGMENT)
-			break;
-		o &= OFF_MASK;
-		__u8 *ext = data + o;
-		if ((void *)(ext + 8) > data_end)
-			return -1;
-		if (next == IPV6_FRAGMENT) {
-			if ((((ext[2] << 8) | ext[3]) >> 3) != 0) /* non-first fragment */
-				return -1;
-			o += 8;
-		} else {
-			o += (ext[1] + 1) * 8;
-		}
-		next = ext[0];
-	}
-	if (next == IPV6_HOPOPTS || next == IPV6_ROUTING || next == IPV6_DSTOPTS || next == IPV6_FRAGMENT)
-		return -1;
-	l3->l4_off = o;
-	l3->l4_proto = next;
-	return 0;
-}
-
-/* Parses L2-L4. Fills the event's addresses and ports, the flow key, and the payload
- * bounds in scratch. Returns -1 when the packet has no L4 Harmony can classify. */
+/* Parses L2-L4 (parse_layers.h, following IPv6 extension headers): fills the event's
+ * endpoints, the flow key and the payload bounds in scratch. Returns -1 when the packet
+ * has no L4 Harmony can classify. */
 static __always_inline int parse_packet(struct xdp_md *ctx, struct scratch *s)
 {
-	struct dpi_flow_key *key = &s->flow;
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct dpi_event *ev = &s->event;
-	struct l3_info l3 = {};
-	__u32 off = 0;
-	int proto = parse_l2(data, data_end, &off);
+	struct layers l = {};
 
-	if (proto == bpf_htons(ETH_P_IP)) {
-		if (parse_ipv4(data, data_end, off, &l3, ev))
-			return -1;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		if (parse_ipv6(data, data_end, off, &l3, ev))
-			return -1;
-	} else {
+	if (parse_layers(ctx, &s->event, &s->flow, &l, IPV6_EXT_MAX))
 		return -1;
-	}
-
-	__u32 l4_off = l3.l4_off & OFF_MASK;
-	__u8 *l4 = data + l4_off;
-	__u32 payload_off;
-
-	if (l3.l4_proto == IPPROTO_TCP) {
-		if ((void *)(l4 + 20) > data_end)
-			return -1;
-		__u32 doff = (l4[12] >> 4) * 4;
-		if (doff < 20)
-			return -1;
-		payload_off = l4_off + doff;
-	} else if (l3.l4_proto == IPPROTO_UDP) {
-		if ((void *)(l4 + 8) > data_end)
-			return -1;
-		payload_off = l4_off + 8;
-	} else {
-		return -1;
-	}
-
-	__u32 end = (__u32)(data_end - data);
-	if (l3.ip_end < end)
-		end = l3.ip_end; /* Ethernet padding is not payload */
-	if (payload_off > end)
-		return -1;
-
-	ev->family = l3.family;
-	ev->l4_proto = l3.l4_proto;
-	ev->src_port = *(__u16 *)l4;
-	ev->dst_port = *(__u16 *)(l4 + 2);
-	s->payload_off = payload_off;
-	s->payload_end = end;
-
-	__builtin_memcpy(key->addr_a, ev->src_addr, 16);
-	__builtin_memcpy(key->addr_b, ev->dst_addr, 16);
-	key->port_a = ev->src_port;
-	key->port_b = ev->dst_port;
-	key->l4_proto = l3.l4_proto;
-	flow_key_order(key);
+	s->payload_off = l.payload_off;
+	s->payload_end = l.payload_end;
+	flow_key_order(&s->flow);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 
 #include "dpi.h"
 #include "harmony_helpers.h"
+#include "parse_layers.h"
 
 #define DB_REQUEST 1      /* patterns over the HTTP request head, as a stream */
 #define DB_NAMES 2        /* patterns over HTTP hosts and DNS names */
@@ -32,7 +33,6 @@
 #define OFF_MASK 0xfff
 #define TCP_FIN 0x01
 #define TCP_RST 0x04
-#define VLAN_MAX 2        /* 802.1Q, QinQ */
 
 #define reload_barrier() asm volatile("" ::: "memory")
 
@@ -78,152 +78,17 @@ static __always_inline __u8 lower(__u8 c)
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
-static __always_inline void map_v4(__u8 *out, const __u8 *p)
-{
-	__builtin_memset(out, 0, 10);
-	out[10] = 0xff;
-	out[11] = 0xff;
-	__builtin_memcpy(out + 12, p, 4);
-}
-
-/* The verdict key: endpoints sorted so both directions give the same key. */
-static __always_inline void flow_key_order(struct dpi_flow_key *key)
-{
-	__u64 a_hi = *(__u64 *)key->addr_a, a_lo = *(__u64 *)(key->addr_a + 8);
-	__u64 b_hi = *(__u64 *)key->addr_b, b_lo = *(__u64 *)(key->addr_b + 8);
-	int swap = a_hi > b_hi || (a_hi == b_hi && (a_lo > b_lo || (a_lo == b_lo && key->port_a > key->port_b)));
-
-	if (swap) {
-		*(__u64 *)key->addr_a = b_hi;
-		*(__u64 *)(key->addr_a + 8) = b_lo;
-		*(__u64 *)key->addr_b = a_hi;
-		*(__u64 *)(key->addr_b + 8) = a_lo;
-		__u16 port = key->port_a;
-		key->port_a = key->port_b;
-		key->port_b = port;
-	}
-}
-
-struct l3_info {
-	__u32 l4_off;
-	__u32 ip_end; /* where the IP datagram ends (the frame may carry padding after it) */
-	__u8 l4_proto;
-};
-
-/* Skips up to two VLAN tags (802.1Q, QinQ); returns the EtherType and sets *off past L2. */
-static __always_inline int parse_l2(void *data, void *data_end, __u32 *off)
-{
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	__u16 proto = eth->h_proto;
-	__u32 o = sizeof(*eth);
-
-#pragma unroll
-	for (int i = 0; i < VLAN_MAX; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
-			break;
-		__u16 *tag = data + o;
-		if ((void *)(tag + 2) > data_end)
-			return -1;
-		proto = tag[1];
-		o += 4;
-	}
-	*off = o;
-	return proto;
-}
-
-static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, struct l3_info *l3,
-				      struct dpi_event *ev)
-{
-	__u8 *ip = data + off;
-
-	if ((void *)(ip + 20) > data_end)
-		return -1;
-	__u32 ihl = ip[0] & 0xf;
-	if ((ip[0] >> 4) != 4 || ihl < 5 || (((ip[6] << 8) | ip[7]) & 0x1fff)) /* no L4 in a later fragment */
-		return -1;
-	l3->l4_off = off + ihl * 4;
-	l3->ip_end = off + ((ip[2] << 8) | ip[3]);
-	l3->l4_proto = ip[9];
-	ev->family = 4;
-	map_v4(ev->src_addr, ip + 12);
-	map_v4(ev->dst_addr, ip + 16);
-	return 0;
-}
-
-/* IPv6 with TCP or UDP right after the fixed header; extension headers are not followed. */
-static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, struct l3_info *l3,
-				      struct dpi_event *ev)
-{
-	__u8 *ip = data + off;
-
-	if ((void *)(ip + 40) > data_end || (ip[0] >> 4) != 6)
-		return -1;
-	l3->l4_off = off + 40;
-	l3->ip_end = off + 40 + ((ip[4] << 8) | ip[5]);
-	l3->l4_proto = ip[6];
-	ev->family = 6;
-	__builtin_memcpy(ev->src_addr, ip + 8, 16);
-	__builtin_memcpy(ev->dst_addr, ip + 24, 16);
-	return 0;
-}
-
-/* L2 (VLAN tags) + IPv4 or IPv6 + TCP/UDP: fills the event's endpoints, both keys and the
- * payload bounds. */
+/* Parses L2-L4 (parse_layers.h; IPv6 extension headers are not followed): fills the
+ * event's endpoints, both keys and the payload bounds. */
 static __always_inline int parse_packet(struct xdp_md *ctx, struct scratch *s)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct dpi_event *ev = &s->event;
-	struct l3_info l3 = {};
-	__u32 off = 0;
-	int proto = parse_l2(data, data_end, &off);
+	struct layers l = {};
 
-	if (proto == bpf_htons(ETH_P_IP)) {
-		if (parse_ipv4(data, data_end, off, &l3, ev))
-			return -1;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		if (parse_ipv6(data, data_end, off, &l3, ev))
-			return -1;
-	} else {
+	if (parse_layers(ctx, &s->event, &s->stream, &l, 0))
 		return -1;
-	}
-	__u32 l4_off = l3.l4_off & OFF_MASK;
-	__u8 *l4 = data + l4_off;
-	__u32 payload_off;
-
-	s->tcp_flags = 0;
-	if (l3.l4_proto == IPPROTO_TCP) {
-		if ((void *)(l4 + 20) > data_end || (l4[12] >> 4) < 5)
-			return -1;
-		payload_off = l4_off + (l4[12] >> 4) * 4;
-		s->tcp_flags = l4[13];
-	} else if (l3.l4_proto == IPPROTO_UDP) {
-		if ((void *)(l4 + 8) > data_end)
-			return -1;
-		payload_off = l4_off + 8;
-	} else {
-		return -1;
-	}
-	__u32 end = (__u32)(data_end - data);
-	if (l3.ip_end < end)
-		end = l3.ip_end;
-	if (payload_off > end)
-		return -1;
-
-	ev->l4_proto = l3.l4_proto;
-	ev->src_port = *(__u16 *)l4;
-	ev->dst_port = *(__u16 *)(l4 + 2);
-	s->payload_off = payload_off;
-	s->payload_end = end;
-
-	__builtin_memcpy(s->stream.addr_a, ev->src_addr, 16);
-	__builtin_memcpy(s->stream.addr_b, ev->dst_addr, 16);
-	s->stream.port_a = ev->src_port;
-	s->stream.port_b = ev->dst_port;
-	s->stream.l4_proto = l3.l4_proto;
+	s->payload_off = l.payload_off;
+	s->payload_end = l.payload_end;
+	s->tcp_flags = l.tcp_flags;
 	s->flow = s->stream;
 	flow_key_order(&s->flow);
 	return 0;

@@ -27,8 +27,9 @@ struct BenchCommandOptions {
     std::vector<std::string> rows;
     uint32_t repeat = 5;
     uint32_t warmup = 1;
-    uint32_t inner = 8;
+    uint32_t inner = 64;
     int cpu = -1;
+    size_t kernel_sample = 200;
     std::string json;
     std::string svg;
     bool progress = false;
@@ -77,18 +78,26 @@ std::string dpdk_engine(const std::string &program, bool jit)
                        refused ? " (rte_bpf refused dpi.bpf.o)" : "");
 }
 
-bench::BenchCase dpi_case(const std::string &row, const std::string &dpi, const std::string &blocklist)
+/// A row on the kernel: BPF_PROG_TEST_RUN with the same repeat as every row, on a sample of
+/// the frames (bench::BenchCase::sample).
+bench::BenchCase kernel_case(bench::BenchCase c, const BenchCommandOptions &o)
 {
-    bench::BenchCase c{row, row, dpi, "", [blocklist](LoadedProgram &program) {
+    c.sample = o.kernel_sample;
+    return c;
+}
+
+bench::BenchCase dpi_case(const std::string &row, const std::string &dpi, const BenchCommandOptions &o)
+{
+    bench::BenchCase c{row, row, dpi, "", [blocklist = o.blocklist](LoadedProgram &program) {
                            return dpi::apply_blocklist(program, blocklist);
                        }};
     if (row == "native") {
         c.engine = "C++ (native::NativeDpi)";
     } else if (row == "xdp") {
         c.engine = kernel_engine();
-        c.inner = 1;
+        return kernel_case(std::move(c), o);
     } else if (row == "dpdk" || row == "dpdk-interp") {
-        c.engine = dpdk_engine(dpi, row == "dpdk");
+        c.engine = dpdk_engine(dpi, row == "dpdk") + ", incl. mbuf alloc, copy, ring tx/rx";
     } else {
         c.engine = row == "host" ? "Harmony x86-64 JIT" : "Harmony interpreter";
     }
@@ -118,12 +127,12 @@ std::optional<bench::BenchCase> scan_case(const std::string &row, const BenchCom
             fmt::print(stderr, "harmony: bench: no {} row: {}\n", row, installed.error().message());
             return std::nullopt;
         }
-        return bench::BenchCase{row, "host", object, "Harmony x86-64 JIT + Hyperscan hs_match", {}, {}};
+        return bench::BenchCase{row, "host", object, "Harmony x86-64 JIT + Hyperscan hs_match", {}, {}, {}};
     }
     if (row == "loop-scan") {
-        return bench::BenchCase{row, "host", object, "Harmony x86-64 JIT, bounded loop", {}, {}};
+        return bench::BenchCase{row, "host", object, "Harmony x86-64 JIT, bounded loop", {}, {}, {}};
     }
-    return bench::BenchCase{row, "xdp", object, "bounded loop, " + kernel_engine(), {}, 1};
+    return kernel_case({row, "xdp", object, "bounded loop, " + kernel_engine(), {}, {}, {}}, o);
 }
 
 std::vector<bench::BenchCase> bench_cases(const BenchCommandOptions &o)
@@ -136,9 +145,11 @@ std::vector<bench::BenchCase> bench_cases(const BenchCommandOptions &o)
                 cases.push_back(std::move(*c));
             }
         } else if (row == "baseline") {
-            cases.push_back({"baseline", "xdp", o.bpf_dir + "/pass.bpf.o", "no DPI: " + kernel_engine(), {}, 1});
+            bench::BenchCase baseline{"baseline", "xdp", o.bpf_dir + "/pass.bpf.o", "no DPI: " + kernel_engine(),
+                                      {}, {}, {}};
+            cases.push_back(kernel_case(std::move(baseline), o));
         } else {
-            cases.push_back(dpi_case(row, dpi, o.blocklist));
+            cases.push_back(dpi_case(row, dpi, o));
         }
     }
     return cases;
@@ -239,10 +250,17 @@ void add_bench_command(CLI::App &app)
         ->check(CLI::Range(1u, 1000u))
         ->capture_default_str();
     cmd->add_option("--warmup", options->warmup, "untimed passes first")->capture_default_str();
-    cmd->add_option("--inner", options->inner, "runs of each frame per timing call")
+    cmd->add_option("--inner", options->inner,
+                    "runs of each frame per timing call, on every row (the kernel rows' BPF_PROG_TEST_RUN repeat)")
         ->check(CLI::Range(1u, 100000u))
         ->capture_default_str();
     cmd->add_option("--cpu", options->cpu, "CPU to pin every row to (default: the current one)");
+    cmd->add_option("--kernel-sample", options->kernel_sample,
+                    "kernel rows: frames timed per pass, evenly spaced over the trace (a BPF_PROG_TEST_RUN call "
+                    "with repeat > 1 sleeps 10-40 ms in the kernel)")
+        ->check(CLI::Range(size_t{1}, size_t{1000000}))
+        ->capture_default_str();
+
     cmd->add_option("--json", options->json, "write the results as JSON to FILE, or '-' for stdout (no table)");
     auto *svg = cmd->add_option("--svg", options->svg, "write a bar chart (ns/packet and Mpps per row) to FILE");
     cmd->add_flag("--live", options->live,
@@ -258,7 +276,9 @@ void add_bench_command(CLI::App &app)
         ->capture_default_str();
     cmd->add_flag("--progress", options->progress, "draw the progress bar even when stderr is not a terminal");
     cmd->footer("Prints a Markdown table: ns/packet (median, min-max, stddev over the passes), Mpps and Gbps per\n"
-                "core, and the ratio to the no-DPI baseline (pass.bpf.o) and to the native C++ DPI.\n"
+                "core, and the ratio to the no-DPI baseline (pass.bpf.o) and to the native C++ DPI. Every row runs\n"
+                "each frame --inner times back to back; the kernel rows time --kernel-sample frames of the trace.\n"
+                "--live prints sent, judged, passed (the DPI's PASS count), received and lost per target.\n"
                 "Example: harmony bench --repeat 5 --json bench.json --svg bench.svg\n"
                 "Example: harmony bench --pcap tests/data/basic.pcap --rows baseline,native,host --json -\n"
                 "Example: harmony bench --live --seconds 3 --live-targets xdp,host");

@@ -470,6 +470,9 @@ void add_demo_command(CLI::App &app)
         ->capture_default_str();
     cmd->add_flag("--json", args->json, "Print the placement and the results as JSON");
     cmd->add_flag("--keep", args->keep, "Leave the lab and the last target's service running until Ctrl-C");
+    cmd->footer("Example: harmony demo\n"
+                "Example: harmony demo --targets xdp-native,host --json\n"
+                "Example: harmony demo --targets dpdk --blocklist tests/data/blocklist.txt --keep");
     cmd->callback([args] {
         DemoArgs a = *args;
         a.program = a.program.empty() ? default_program() : a.program;

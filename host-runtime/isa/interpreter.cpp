@@ -257,6 +257,12 @@ uint64_t execute(RunContext &context, const threaded::Slot *start, const uint64_
                 HARMONY_FUSED_FIRSTS(HARMONY_FUSED_FOR)
 #undef HARMONY_FUSED_FOR
 #undef HARMONY_FUSED_LABELS
+#define HARMONY_CHAINED_LABELS(F, op) &&F##_##op##64R_Chained, &&F##_##op##64I_Chained,
+#define HARMONY_CHAINED_FOR(F)                                                                                         \
+    HARMONY_ALU_OPS_WITH(HARMONY_CHAINED_LABELS, F) HARMONY_JUMP_OPS_WITH(HARMONY_CHAINED_LABELS, F)
+                    HARMONY_FUSED_FIRSTS(HARMONY_CHAINED_FOR)
+#undef HARMONY_CHAINED_FOR
+#undef HARMONY_CHAINED_LABELS
     };
     if (start == nullptr) {
         return reinterpret_cast<uint64_t>(labels); // for translate, which binds slots to labels
@@ -390,32 +396,33 @@ Exit:
     }
     DISPATCH();
     // Superinstructions: the first instruction's effect, then the second's in its own slot.
-#define HARMONY_FIRST_Mov64R DST = SRC;
-#define HARMONY_FIRST_Mov64I DST = IMM;
-#define HARMONY_FIRST_Ld1 DST = load(ADDRESS(ip->src), 1);
-#define HARMONY_FIRST_Ld2 DST = load(ADDRESS(ip->src), 2);
-#define HARMONY_FIRST_Ld4 DST = load(ADDRESS(ip->src), 4);
-#define HARMONY_FIRST_Ld8 DST = load(ADDRESS(ip->src), 8);
-#define HARMONY_FIRST_Add64I DST = alu64<Op::Add>(DST, IMM);
-#define HARMONY_FIRST_And64I DST = alu64<Op::And>(DST, IMM);
-#define HARMONY_FIRST_Or64I DST = alu64<Op::Or>(DST, IMM);
-#define HARMONY_FIRST_Xor64I DST = alu64<Op::Xor>(DST, IMM);
-#define HARMONY_FIRST_Lsh64I DST = alu64<Op::Lsh>(DST, IMM);
-#define HARMONY_FIRST_Rsh64I DST = alu64<Op::Rsh>(DST, IMM);
-#define HARMONY_FIRST_Add64R DST = alu64<Op::Add>(DST, SRC);
-#define HARMONY_FIRST_Or64R DST = alu64<Op::Or>(DST, SRC);
+    // HARMONY_VALUE_F is the value the first instruction F writes to its dst.
+#define HARMONY_VALUE_Mov64R SRC
+#define HARMONY_VALUE_Mov64I IMM
+#define HARMONY_VALUE_Ld1 load(ADDRESS(ip->src), 1)
+#define HARMONY_VALUE_Ld2 load(ADDRESS(ip->src), 2)
+#define HARMONY_VALUE_Ld4 load(ADDRESS(ip->src), 4)
+#define HARMONY_VALUE_Ld8 load(ADDRESS(ip->src), 8)
+#define HARMONY_VALUE_Add64I alu64<Op::Add>(DST, IMM)
+#define HARMONY_VALUE_And64I alu64<Op::And>(DST, IMM)
+#define HARMONY_VALUE_Or64I alu64<Op::Or>(DST, IMM)
+#define HARMONY_VALUE_Xor64I alu64<Op::Xor>(DST, IMM)
+#define HARMONY_VALUE_Lsh64I alu64<Op::Lsh>(DST, IMM)
+#define HARMONY_VALUE_Rsh64I alu64<Op::Rsh>(DST, IMM)
+#define HARMONY_VALUE_Add64R alu64<Op::Add>(DST, SRC)
+#define HARMONY_VALUE_Or64R alu64<Op::Or>(DST, SRC)
 #define HARMONY_FUSED_ALU(F, op)                                                                                       \
-    F##_##op##64R : HARMONY_FIRST_##F ++ip;                                                                            \
+    F##_##op##64R : DST = HARMONY_VALUE_##F; ++ip;                                                                     \
     DST = alu64<Op::op>(DST, SRC);                                                                                     \
     NEXT();                                                                                                            \
-    F##_##op##64I : HARMONY_FIRST_##F ++ip;                                                                            \
+    F##_##op##64I : DST = HARMONY_VALUE_##F; ++ip;                                                                     \
     DST = alu64<Op::op>(DST, IMM);                                                                                     \
     NEXT();
 #define HARMONY_FUSED_JUMP(F, op)                                                                                      \
-    F##_##op##64R : HARMONY_FIRST_##F ++ip;                                                                            \
+    F##_##op##64R : DST = HARMONY_VALUE_##F; ++ip;                                                                     \
     ip += jump64<Op::op>(DST, SRC) ? ip->off + 1 : 1;                                                                  \
     DISPATCH();                                                                                                        \
-    F##_##op##64I : HARMONY_FIRST_##F ++ip;                                                                            \
+    F##_##op##64I : DST = HARMONY_VALUE_##F; ++ip;                                                                     \
     ip += jump64<Op::op>(DST, IMM) ? ip->off + 1 : 1;                                                                  \
     DISPATCH();
 #define HARMONY_FUSED_FOR(F) HARMONY_ALU_OPS_WITH(HARMONY_FUSED_ALU, F) HARMONY_JUMP_OPS_WITH(HARMONY_FUSED_JUMP, F)
@@ -423,6 +430,43 @@ Exit:
 #undef HARMONY_FUSED_FOR
 #undef HARMONY_FUSED_JUMP
 #undef HARMONY_FUSED_ALU
+    // Chained: the second's dst is the first's, so the first's result is used from a local
+    // (still stored, for a second that reads it as its source too).
+#define HARMONY_CHAINED_ALU(F, op)                                                                                     \
+    F##_##op##64R_Chained : {                                                                                          \
+        const uint64_t first = HARMONY_VALUE_##F;                                                                      \
+        DST = first;                                                                                                   \
+        ++ip;                                                                                                          \
+        DST = alu64<Op::op>(first, SRC);                                                                               \
+    }                                                                                                                  \
+    NEXT();                                                                                                            \
+    F##_##op##64I_Chained : {                                                                                          \
+        const uint64_t first = HARMONY_VALUE_##F;                                                                      \
+        ++ip;                                                                                                          \
+        DST = alu64<Op::op>(first, IMM);                                                                               \
+    }                                                                                                                  \
+    NEXT();
+#define HARMONY_CHAINED_JUMP(F, op)                                                                                    \
+    F##_##op##64R_Chained : {                                                                                          \
+        const uint64_t first = HARMONY_VALUE_##F;                                                                      \
+        DST = first;                                                                                                   \
+        ++ip;                                                                                                          \
+        ip += jump64<Op::op>(first, SRC) ? ip->off + 1 : 1;                                                            \
+    }                                                                                                                  \
+    DISPATCH();                                                                                                        \
+    F##_##op##64I_Chained : {                                                                                          \
+        const uint64_t first = HARMONY_VALUE_##F;                                                                      \
+        DST = first;                                                                                                   \
+        ++ip;                                                                                                          \
+        ip += jump64<Op::op>(first, IMM) ? ip->off + 1 : 1;                                                            \
+    }                                                                                                                  \
+    DISPATCH();
+#define HARMONY_CHAINED_FOR(F)                                                                                         \
+    HARMONY_ALU_OPS_WITH(HARMONY_CHAINED_ALU, F) HARMONY_JUMP_OPS_WITH(HARMONY_CHAINED_JUMP, F)
+    HARMONY_FUSED_FIRSTS(HARMONY_CHAINED_FOR)
+#undef HARMONY_CHAINED_FOR
+#undef HARMONY_CHAINED_JUMP
+#undef HARMONY_CHAINED_ALU
 
 Generic:
     if (run_rare(context, static_cast<size_t>(ip - base), reg) == Rare::Stop) {

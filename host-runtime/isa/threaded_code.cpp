@@ -110,12 +110,17 @@ int second_offset(Handler second)
     return -1;
 }
 
-/// The superinstruction for `first` then `second`, or `first` when there is none.
-Handler fuse(Handler first, Handler second)
+/// The superinstruction for `first` then `second`, or `first` when there is none;
+/// `chained` when the second writes (or compares) the register the first wrote.
+Handler fuse(Handler first, Handler second, bool chained)
 {
     int base = fused_base(first);
     int offset = second_offset(second);
-    return base < 0 || offset < 0 ? first : static_cast<Handler>(base + offset);
+    if (base < 0 || offset < 0) {
+        return first;
+    }
+    constexpr int kChainedDistance = Mov64R_Add64R_Chained - Mov64R_Add64R;
+    return static_cast<Handler>(base + offset + (chained ? kChainedDistance : 0));
 }
 
 } // namespace
@@ -131,7 +136,8 @@ Code translate(const LinkedProgram &program, const void *const *labels)
     code.slots.reserve(count);
     for (size_t pc = 0; pc < count; ++pc) {
         const Insn &i = program.insns[pc];
-        Handler h = pc + 1 < count ? fuse(handlers[pc], handlers[pc + 1]) : handlers[pc];
+        Handler h = pc + 1 < count ? fuse(handlers[pc], handlers[pc + 1], program.insns[pc + 1].dst == i.dst)
+                                   : handlers[pc];
         code.slots.push_back(
             Slot{.handler = labels[h], .dst = i.dst, .src = i.src, .off = i.off, .imm = immediate_for(program, pc)});
     }

@@ -30,7 +30,10 @@ namespace harmony::vm::threaded {
 /// Superinstructions: a move, load or 64-bit ALU operation immediately followed by a
 /// 64-bit ALU operation or jump (the bulk of clang's parsing code) runs as one handler,
 /// F_op64R / F_op64I. The second instruction keeps its own slot, so a jump landing on it
-/// still works.
+/// still works. Each pair has a second, chained form (F_op64R_Chained...) for when the
+/// second instruction's dst is the first's: the first result then flows to the second in
+/// a machine register instead of through the register file's memory, which is what the
+/// dependent chains of parsing code (load, mask, compare) wait on.
 #define HARMONY_FUSED_FIRSTS(X)                                                                                        \
     X(Mov64R) X(Mov64I) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(Add64I) X(And64I) X(Or64I) X(Xor64I) X(Lsh64I) X(Rsh64I)        \
     X(Add64R) X(Or64R)
@@ -49,6 +52,12 @@ enum Handler : uint16_t {
     HARMONY_FUSED_FIRSTS(HARMONY_FUSED_FOR)
 #undef HARMONY_FUSED_FOR
 #undef HARMONY_FUSED_PAIR
+#define HARMONY_CHAINED_PAIR(F, op) F##_##op##64R_Chained, F##_##op##64I_Chained,
+#define HARMONY_CHAINED_FOR(F)                                                                                         \
+    HARMONY_ALU_OPS_WITH(HARMONY_CHAINED_PAIR, F) HARMONY_JUMP_OPS_WITH(HARMONY_CHAINED_PAIR, F)
+    HARMONY_FUSED_FIRSTS(HARMONY_CHAINED_FOR)
+#undef HARMONY_CHAINED_FOR
+#undef HARMONY_CHAINED_PAIR
     kHandlerCount
 };
 

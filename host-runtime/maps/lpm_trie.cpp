@@ -2,13 +2,21 @@
 // entry with the longest prefix that matches the key's first `prefixlen` bits, as the
 // kernel's trie does. Stored as one exact-match table per prefix length, probed from the
 // longest length down: simple, and fast for the few distinct lengths real tables have.
+//
+// Lookups take no lock (read-copy-update, see grace_period.hpp): the index and its nodes
+// are immutable once published. A writer (one at a time) copies the index with the one
+// changed table, publishes it, waits out a grace period and only then frees the old index
+// and returns a replaced or deleted node to the pool. An update of an existing key
+// replaces its node, as the kernel's trie does, so readers never see a value half-written.
+#include "grace_period.hpp"
 #include "map_types.hpp"
 
 #include <linux/bpf.h>
 
 #include <algorithm>
 #include <map>
-#include <shared_mutex>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <unordered_map>
 
@@ -17,18 +25,29 @@ namespace {
 
 constexpr size_t kPrefixBytes = sizeof(uint32_t);
 
+using Table = std::unordered_map<std::string_view, uint8_t *>; // masked prefix bytes -> node
+
+/// One published version: a table per prefix length, longest first. Tables unchanged by an
+/// update are shared with the previous version.
+struct Index {
+    std::map<uint32_t, std::shared_ptr<const Table>, std::greater<>> tables;
+};
+
 class LpmTrie final : public HostMap {
 public:
+    // One node beyond max_entries: an update of a full trie's key needs the replacement
+    // before the replaced node can go back to the pool.
     explicit LpmTrie(const MapInfo &info)
         : HostMap(info), data_size_(info.key_size - kPrefixBytes), value_offset_(round_up8(info.key_size)),
-          pool_(value_offset_ + info.value_size, info.max_entries)
+          pool_(value_offset_ + info.value_size, info.max_entries + size_t(1)), current_(std::make_unique<Index>())
     {
+        published_.store(current_.get());
     }
 
     void *lookup_elem(const void *key) override
     {
-        std::shared_lock lock(mutex_);
-        uint8_t *node = longest_match(static_cast<const uint8_t *>(key));
+        ReadSection section(grace_);
+        uint8_t *node = longest_match(*published_.load(), static_cast<const uint8_t *>(key));
         return node ? node + value_offset_ : nullptr;
     }
 
@@ -44,21 +63,16 @@ public:
         if (length > max_bits()) {
             return -EINVAL;
         }
-        std::unique_lock lock(mutex_);
-        auto table = tables_.find(length);
+        std::lock_guard lock(writer_);
         uint8_t masked[4 + 256];
-        if (table == tables_.end()) {
+        std::string_view wanted = masked_key(key, length, masked);
+        uint8_t *node = find(length, wanted);
+        if (!node) {
             return -ENOENT;
         }
-        auto it = table->second.find(masked_key(key, length, masked));
-        if (it == table->second.end()) {
-            return -ENOENT;
-        }
-        uint8_t *node = it->second;
-        table->second.erase(it);
-        if (table->second.empty()) {
-            tables_.erase(table);
-        }
+        Table table = *current_->tables.at(length);
+        table.erase(wanted);
+        publish(length, std::move(table));
         count_--;
         pool_.release(node);
         return 0;
@@ -67,8 +81,8 @@ public:
 protected:
     long copy_out(const uint8_t *key, uint8_t *value) override
     {
-        std::shared_lock lock(mutex_);
-        uint8_t *node = longest_match(key);
+        ReadSection section(grace_);
+        uint8_t *node = longest_match(*published_.load(), key);
         if (!node) {
             return -ENOENT;
         }
@@ -82,42 +96,44 @@ protected:
         if (!valid_update_flags(flags) || length > max_bits()) {
             return -EINVAL;
         }
-        std::unique_lock lock(mutex_);
+        std::lock_guard lock(writer_);
         uint8_t masked[4 + 256];
         std::string_view wanted = masked_key(key, length, masked);
-        auto &table = tables_[length];
-        if (auto it = table.find(wanted); it != table.end()) {
-            if (flags == BPF_NOEXIST) {
-                return -EEXIST;
-            }
-            std::memcpy(it->second + value_offset_, value, info().value_size);
-            return 0;
+        uint8_t *replaced = find(length, wanted);
+        if (replaced ? flags == BPF_NOEXIST : flags == BPF_EXIST) {
+            return replaced ? -EEXIST : -ENOENT;
         }
-        if (flags == BPF_EXIST || count_ >= info().max_entries) {
-            drop_if_empty(length);
-            return flags == BPF_EXIST ? -ENOENT : -ENOSPC; // a full trie says -ENOSPC
+        if (!replaced && count_ >= info().max_entries) {
+            return -ENOSPC; // a full trie says -ENOSPC
         }
         uint8_t *node = pool_.allocate();
         if (!node) {
-            drop_if_empty(length);
             return -ENOMEM;
         }
         std::memcpy(node, key, kPrefixBytes);
         std::memcpy(node + kPrefixBytes, wanted.data(), wanted.size());
         std::memcpy(node + value_offset_, value, info().value_size);
+        auto old = current_->tables.find(length);
+        Table table = old == current_->tables.end() ? Table{} : *old->second;
+        table.erase(wanted);
         table.emplace(std::string_view(reinterpret_cast<const char *>(node) + kPrefixBytes, wanted.size()), node);
-        count_++;
+        publish(length, std::move(table));
+        if (replaced) {
+            pool_.release(replaced);
+        } else {
+            count_++;
+        }
         return 0;
     }
 
     /// Order: longest prefixes first, then by data bytes; an unknown key starts over.
     long next(const uint8_t *key, uint8_t *next_key) override
     {
-        std::shared_lock lock(mutex_);
+        std::lock_guard lock(writer_);
         std::vector<uint8_t *> nodes;
-        for (auto &[length, table] : tables_) {
+        for (auto &[length, table] : current_->tables) {
             std::vector<uint8_t *> level;
-            for (auto &[data, node] : table) {
+            for (auto &[data, node] : *table) {
                 level.push_back(node);
             }
             std::ranges::sort(level, [&](uint8_t *a, uint8_t *b) {
@@ -147,12 +163,13 @@ protected:
     }
 
 private:
-    using Table = std::unordered_map<std::string_view, uint8_t *>; // masked prefix bytes -> node
     size_t data_size_;
     size_t value_offset_;
     ElementPool pool_;
-    std::shared_mutex mutex_;
-    std::map<uint32_t, Table, std::greater<>> tables_; // by prefix length, longest first
+    GracePeriod grace_;
+    std::mutex writer_;                   // writers one at a time; readers never take it
+    std::unique_ptr<Index> current_;      // the writer's view: what published_ points to
+    std::atomic<const Index *> published_; // the readers' view
     size_t count_ = 0;
 
     uint32_t max_bits() const { return static_cast<uint32_t>(data_size_ * 8); }
@@ -174,26 +191,45 @@ private:
         return {reinterpret_cast<const char *>(out), bytes};
     }
 
-    uint8_t *longest_match(const uint8_t *key) const
+    uint8_t *longest_match(const Index &index, const uint8_t *key) const
     {
         uint32_t limit = std::min(prefix_length(key), max_bits());
         uint8_t masked[256];
-        for (const auto &[length, table] : tables_) {
+        for (const auto &[length, table] : index.tables) {
             if (length > limit) {
                 continue;
             }
-            if (auto it = table.find(masked_key(key, length, masked)); it != table.end()) {
+            if (auto it = table->find(masked_key(key, length, masked)); it != table->end()) {
                 return it->second;
             }
         }
         return nullptr;
     }
 
-    void drop_if_empty(uint32_t length)
+    /// The node stored for exactly this prefix, in the writer's view.
+    uint8_t *find(uint32_t length, std::string_view masked) const
     {
-        if (auto it = tables_.find(length); it != tables_.end() && it->second.empty()) {
-            tables_.erase(it);
+        auto table = current_->tables.find(length);
+        if (table == current_->tables.end()) {
+            return nullptr;
         }
+        auto it = table->second->find(masked);
+        return it == table->second->end() ? nullptr : it->second;
+    }
+
+    /// Publishes a version with `table` as the tables for `length` (none if empty), then
+    /// waits until no reader can still be in the old one, which it frees.
+    void publish(uint32_t length, Table table)
+    {
+        auto next = std::make_unique<Index>(*current_);
+        if (table.empty()) {
+            next->tables.erase(length);
+        } else {
+            next->tables[length] = std::make_shared<const Table>(std::move(table));
+        }
+        published_.store(next.get());
+        grace_.synchronize();
+        current_ = std::move(next);
     }
 };
 

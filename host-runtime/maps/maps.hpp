@@ -7,10 +7,10 @@
 // Concurrency: every map may be used from several packet threads and the control plane at
 // once. Programs' lookups in array and hash/LRU maps take no lock and allocate nothing
 // (hash chains are published with release stores; writers serialise on a per-map mutex);
-// the LPM trie still guards its index with a reader-writer lock. Values live in a pool
-// that is never freed while the map exists, so a pointer returned by lookup_elem stays
-// valid memory. As with the kernel's preallocated maps, a deleted element's memory may be
-// reused by a later insert.
+// nor do LPM trie lookups (writers publish immutable versions of its index and free the
+// old one after a grace period). Values live in a pool that is never freed while the map
+// exists, so a pointer returned by lookup_elem stays valid memory. As with the kernel's
+// preallocated maps, a deleted element's memory may be reused by a later insert.
 #pragma once
 
 #include "common/target.hpp"

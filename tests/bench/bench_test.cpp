@@ -19,7 +19,7 @@ bench::BenchCase dpi_row(const std::string &target)
 {
     std::string blocklist = kData + "blocklist.txt";
     return {target, target, kDpi, "test", [blocklist](LoadedProgram &p) { return dpi::apply_blocklist(p, blocklist); },
-            {}};
+            {}, {}};
 }
 
 size_t count(const std::string &text, const std::string &part)
@@ -56,7 +56,7 @@ TEST_CASE("run_bench times every row, keeps a refused row with its reason, and c
     auto trace = bench::read_trace(kData + "basic.pcap");
     REQUIRE(trace.has_value());
     std::vector<bench::BenchCase> cases = {dpi_row("native"), dpi_row("host"),
-                                           {"broken", "host", "/nonexistent.bpf.o", "test", {}, {}}};
+                                           {"broken", "host", "/nonexistent.bpf.o", "test", {}, {}, {}}};
     size_t calls = 0;
     size_t last_done = 0;
     size_t last_total = 0;
@@ -91,13 +91,49 @@ TEST_CASE("run_bench times every row, keeps a refused row with its reason, and c
 
     std::string table = bench::markdown(*report);
     CHECK(count(table, "\n| ") == 5); // header, separator, one line per row
-    CHECK(table.find("| broken | host | test | skipped: ") != std::string::npos);
+    CHECK(table.find("| broken | host | test | | skipped: ") != std::string::npos);
+    CHECK(table.find("| native | native | test | 118 × 2 |") != std::string::npos); // frames per pass × runs
     auto json = bench::to_json(*report);
     CHECK(json["rows"][2]["skipped"].is_string());
     CHECK(json["rows"][1]["ns_per_packet"]["runs"].size() == 3);
     std::string svg = bench::svg(*report);
     CHECK(count(svg, "<rect") == 3 + 2 * 2); // background, legend, two bars per measured row
     CHECK(svg.find(">skipped</text>") != std::string::npos);
+}
+
+TEST_CASE("a sampled row times evenly spaced frames, the same number every pass", "[bench]")
+{
+    auto trace = bench::read_trace(kData + "basic.pcap");
+    REQUIRE(trace.has_value());
+    bench::BenchCase sampled = dpi_row("host");
+    sampled.sample = 10;
+    bench::BenchCase oversampled = dpi_row("native");
+    oversampled.sample = 1000; // more than the trace: the whole trace
+    bench::BenchOptions options{2, 0, 4, -1, {}};
+    auto report = bench::run_bench(*trace, {sampled, oversampled}, cli::load_on_target, options);
+    REQUIRE(report.has_value());
+    CHECK(report->rows[0].frames_timed == 10);
+    CHECK(report->rows[0].inner == 4);
+    CHECK(report->rows[1].frames_timed == 118);
+    CHECK(report->rows[0].spread.median > 0);
+    auto json = bench::to_json(*report);
+    CHECK(json["rows"][0]["frames_timed"] == 10);
+    CHECK(json["rows"][0]["inner"] == 4);
+}
+
+TEST_CASE("native times the same judgement run() makes, without building an outcome", "[bench]")
+{
+    auto trace = bench::read_trace(kData + "basic.pcap");
+    REQUIRE(trace.has_value());
+    auto native = cli::load_on_target("native", kDpi);
+    REQUIRE(native.has_value());
+    REQUIRE(dpi::apply_blocklist(**native, kData + "blocklist.txt").has_value());
+    for (const auto &frame : trace->frames) {
+        auto ns = (*native)->time_per_run(frame, 3);
+        REQUIRE(ns.has_value());
+        CHECK(*ns > 0);
+    }
+    CHECK_FALSE((*native)->time_per_run(trace->frames[0], 0).has_value());
 }
 
 TEST_CASE("run_bench refuses zero repeats", "[bench]")

@@ -4,11 +4,13 @@
 #include "capabilities/capabilities.hpp"
 #include "helpers/helper.hpp"
 #include "netns_fixture.hpp"
+#include "placement_checks.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace harmony;
 using namespace harmony::caps;
+using harmony::test::names;
 
 namespace {
 
@@ -39,18 +41,6 @@ Requirements calling(uint32_t id)
     req.helpers = {{id, helper_name(id), 1, 1}};
     return req;
 }
-
-bool names(const Placement &p, Target t, const std::string &text)
-{
-    const Exclusion *e = p.exclusion(t);
-    for (const std::string &reason : e ? e->reasons : std::vector<std::string>{}) {
-        if (reason.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
 } // namespace
 
 TEST_CASE("a registered Harmony helper shows up in the host and dpdk capabilities", "[capabilities][helpers]")

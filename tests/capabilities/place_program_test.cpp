@@ -2,29 +2,19 @@
 // private namespace and under the shipped NFP profile, and its errors on bad input.
 #include "capabilities/capabilities.hpp"
 #include "netns_fixture.hpp"
+#include "placement_checks.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 
 using namespace harmony::caps;
+using harmony::test::names;
 
 namespace {
 
 const std::string kProfiles = HARMONY_CAPABILITIES_PROFILES;
 const std::string kBpfDir = HARMONY_BPF_DIR;
-
-bool names(const Placement &p, Target t, const std::string &text)
-{
-    const Exclusion *e = p.exclusion(t);
-    for (const std::string &reason : e ? e->reasons : std::vector<std::string>{}) {
-        if (reason.find(text) != std::string::npos) {
-            return true;
-        }
-    }
-    return false;
-}
-
 } // namespace
 
 TEST_CASE("place_program on a live veth: dpi.bpf.o goes native, offload refused by the kernel",

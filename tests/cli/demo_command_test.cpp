@@ -3,59 +3,30 @@
 // seven home pages by HTTP and by TLS ClientHello agreeing with the blocklist, --keep, and
 // nothing left behind — after a normal run, after SIGINT (also in the dpdk phase), and
 // (cleaned by the next run) after SIGKILL.
+#include "tests/support/process.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
+using namespace harmony::test;
+
 namespace {
 
-const std::string kHarmony = std::string(HARMONY_BINARY_DIR) + "/cli/harmony";
-const std::string kDpi = std::string(HARMONY_BPF_DIR) + "/dpi.bpf.o";
-const std::string kBlocklist = std::string(HARMONY_SOURCE_DIR) + "/tests/data/blocklist.txt"; // facebook.com ...
 const std::string kTimeout = "1000"; // ms a blocked fetch waits: short, and plenty on veths
-
-std::string read_file(const std::string &path)
-{
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-bool contains(const std::string &text, const std::string &part)
-{
-    return text.find(part) != std::string::npos;
-}
-
-std::string shell(const std::string &command)
-{
-    std::string out;
-    FILE *pipe = popen(command.c_str(), "r");
-    char buffer[4096];
-    size_t got = 0;
-    while (pipe && (got = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
-        out.append(buffer, got);
-    }
-    if (pipe) {
-        pclose(pipe);
-    }
-    return out;
-}
 
 /// Namespaces and pin folders a demo run with this pid left.
 std::string leftovers_of(pid_t pid)
 {
     std::string prefix = "hdemo-" + std::to_string(pid) + "-";
     std::string found;
-    std::istringstream names(shell("ip netns list"));
+    std::istringstream names(run_command("ip netns list").output);
     for (std::string line; std::getline(names, line);) {
         found += line.starts_with(prefix) ? line + "\n" : "";
     }
@@ -86,65 +57,26 @@ std::string row(const std::string &domain, const std::string &verdict, size_t ta
     return line.erase(line.find_last_not_of(' ') + 1); // the demo prints no padding at the end
 }
 
-/// `harmony demo ARGS` in the background, output to a file.
-class Demo {
+/// `harmony demo ARGS` in the background, output to a file; pid() is the demo's own.
+class Demo : public Background {
 public:
-    explicit Demo(const std::vector<std::string> &args)
-        : output_(std::filesystem::temp_directory_path() / ("hx-demo-" + std::to_string(getpid()) + "-" +
-                                                            std::to_string(counter_++)))
-    {
-        pid_ = fork();
-        if (pid_ == 0) {
-            std::FILE *out = std::freopen(output_.c_str(), "w", stdout);
-            dup2(fileno(out), STDERR_FILENO);
-            std::vector<const char *> argv{kHarmony.c_str(), "demo"};
-            for (const auto &a : args) {
-                argv.push_back(a.c_str());
-            }
-            argv.push_back(nullptr);
-            execv(kHarmony.c_str(), const_cast<char *const *>(argv.data()));
-            _exit(127);
-        }
-    }
-    ~Demo()
-    {
-        if (status_ < 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-        std::filesystem::remove(output_);
-    }
-    pid_t pid() const { return pid_; }
-    std::string output() const { return read_file(output_); }
-    bool wait_for(const std::string &text, std::chrono::seconds limit = std::chrono::seconds(30)) const
-    {
-        auto end = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < end && !contains(output(), text)) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return contains(output(), text);
-    }
-    /// The exit status, waiting up to `limit`; -1 on timeout (the process is killed then).
-    int finish(std::chrono::seconds limit = std::chrono::seconds(120))
-    {
-        auto end = std::chrono::steady_clock::now() + limit;
-        int status = 0;
-        while (std::chrono::steady_clock::now() < end) {
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-                return status_;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-        return -1;
-    }
-    void signal(int sig) const { kill(pid_, sig); }
+    explicit Demo(const std::vector<std::string> &args) : Background("", command(args), output_file()) {}
 
 private:
-    static inline int counter_ = 0;
-    std::filesystem::path output_;
-    pid_t pid_ = -1;
-    int status_ = -1;
+    static std::string command(const std::vector<std::string> &args)
+    {
+        std::string line = kHarmony + " demo";
+        for (const auto &arg : args) {
+            line += " " + arg;
+        }
+        return line;
+    }
+    static std::filesystem::path output_file()
+    {
+        static int counter = 0;
+        return std::filesystem::temp_directory_path() /
+               ("hx-demo-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    }
 };
 
 bool can_run()
@@ -267,14 +199,14 @@ TEST_CASE("harmony demo --keep: the lab and the last service stay up, reachable,
     CHECK(contains(out, "harmony map dump --service " + service + " --map counters --decode"));
     CHECK(contains(out, client + "curl -s -H 'Host: example.com' http://10.77.9.2/"));
 
-    std::string counters = shell(kHarmony + " map dump --service " + service + " --map counters --decode 2>&1");
+    std::string counters = run_command(kHarmony + " map dump --service " + service + " --map counters --decode").output;
     INFO(counters);
     CHECK(contains(counters, "pass"));
-    CHECK(contains(shell(client + "curl -s -m 2 -H 'Host: example.com' http://10.77.9.2/"),
+    CHECK(contains(run_command(client + "curl -s -m 2 -H 'Host: example.com' http://10.77.9.2/").output,
                    "harmony page for example.com"));
-    CHECK(shell(kHarmony + " map block --service " + service + " example.com 2>&1").find("block done") !=
+    CHECK(run_command(kHarmony + " map block --service " + service + " example.com").output.find("block done") !=
           std::string::npos);
-    CHECK(shell(client + "curl -s -m 1 -H 'Host: example.com' http://10.77.9.2/").empty()); // now blocked
+    CHECK(run_command(client + "curl -s -m 1 -H 'Host: example.com' http://10.77.9.2/").output.empty()); // now blocked
 
     demo.signal(SIGINT);
     CHECK(demo.finish(std::chrono::seconds(30)) == 0); // Ctrl-C is how a kept demo ends

@@ -5,35 +5,21 @@
 #include "cli/services.hpp"
 #include "common/dpi_control.hpp"
 #include "common/map_control.hpp"
-#include "tests/xdp/netns.hpp"
+#include "tests/support/netns.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <csignal>
 #include <filesystem>
 #include <set>
-#include <fstream>
-#include <sstream>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
-using harmony::test::run_command;
-using harmony::test::TestNetwork;
+using namespace harmony::test;
 using nlohmann::json;
 
 namespace {
-
-const std::string kHarmony = std::string(HARMONY_BINARY_DIR) + "/cli/harmony";
-const std::string kDpi = std::string(HARMONY_BPF_DIR) + "/dpi.bpf.o";
-const std::string kBlocklist = std::string(HARMONY_SOURCE_DIR) + "/tests/data/blocklist.txt";
-
-bool harmony_built()
-{
-    return access(kHarmony.c_str(), X_OK) == 0 && access(kDpi.c_str(), R_OK) == 0;
-}
 
 harmony::test::CommandResult map_command(const std::string &arguments)
 {
@@ -130,28 +116,17 @@ void exercise_harmony_run(const std::string &target, const std::string &tag)
     net.add_namespace("peer");
     net.add_veth("dut", "in0", "peer", "out0");
     std::string service = "hx" + tag + std::to_string(getpid());
-    std::string output = "/tmp/" + service + ".out";
-    pid_t run = fork();
-    if (run == 0) {
-        std::string command = "exec nsenter --net=/run/netns/" + ns + " " + kHarmony + " run " + kDpi +
-                              " --iface in0 --target " + target + " --service " + service + " --blocklist " +
-                              kBlocklist + " > " + output + " 2>&1";
-        execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-        _exit(127);
-    }
-    for (int i = 0; i < 150 && run_command("grep -q 'until SIGINT' " + output).status != 0; i++) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    INFO(run_command("cat " + output).output);
+    Background run(ns,
+                   kHarmony + " run " + kDpi + " --iface in0 --target " + target + " --service " + service +
+                       " --blocklist " + kBlocklist,
+                   "/tmp/" + service + ".out");
+    run.wait_for("until SIGINT", std::chrono::seconds(15));
+    INFO(run.output());
     exercise_dpi_maps(service);
     auto ring = map_command("dump --service " + service + " --map events");
     CHECK(ring.status == 1);
     CHECK(ring.output.find("a ring buffer has no entries") != std::string::npos);
-    kill(run, SIGINT);
-    int status = -1;
-    waitpid(run, &status, 0);
-    std::remove(output.c_str());
-    CHECK(WIFEXITED(status));
+    CHECK(run.interrupt() == 0); // exited by itself, with 0
 }
 
 } // namespace

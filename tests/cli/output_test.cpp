@@ -1,6 +1,6 @@
 // What every command with structured output offers: --json that parses, a progress bar on
 // stderr only when asked (or on a terminal), and --help with an example.
-#include "tests/xdp/netns.hpp"
+#include "tests/support/netns.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -8,12 +8,12 @@
 #include <sstream>
 #include <unistd.h>
 
+using harmony::test::kDpi;
+using harmony::test::kHarmony;
 using harmony::test::run_command;
 
 namespace {
 
-const std::string kHarmony = std::string(HARMONY_BINARY_DIR) + "/cli/harmony";
-const std::string kDpi = std::string(HARMONY_BPF_DIR) + "/dpi.bpf.o";
 const std::string kData = std::string(HARMONY_SOURCE_DIR) + "/tests/data/";
 
 } // namespace

@@ -1,35 +1,20 @@
 // `harmony replay --patterns ID=FILE`: the databases a program's hs_match calls use, as a user
 // runs it; a bad pattern file stops the command with the file, the line and Hyperscan's message.
+#include "tests/support/process.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <array>
 #include <cstdio>
 #include <string>
-#include <sys/wait.h>
 #include <unistd.h>
+
+using harmony::test::CommandResult;
+using harmony::test::run_command;
 
 namespace {
 
 const std::string kHarmony = std::string(HARMONY_BINARY_DIR) + "/cli/harmony";
 const std::string kData = HARMONY_SOURCE_DIR "/tests/data/regex";
-
-struct Ran {
-    int status = -1;
-    std::string output; ///< stdout and stderr
-};
-
-Ran run(const std::string &command)
-{
-    Ran ran;
-    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-    REQUIRE(pipe);
-    std::array<char, 4096> chunk{};
-    while (size_t n = fread(chunk.data(), 1, chunk.size(), pipe)) {
-        ran.output.append(chunk.data(), n);
-    }
-    ran.status = WEXITSTATUS(pclose(pipe));
-    return ran;
-}
 
 std::string replay(const std::string &capture, const std::string &target, const std::string &patterns)
 {
@@ -44,13 +29,13 @@ TEST_CASE("harmony replay --patterns runs dpi_regex.bpf.o to its expectations", 
     std::string patterns = "--patterns 1=" + kData + "/request.patterns --patterns 2=" + kData + "/names.patterns";
     auto target = GENERATE(as<std::string>{}, "host", "host-interp");
     for (std::string capture : {"regex", "stream"}) {
-        Ran ran = run(replay(capture, target, patterns));
+        CommandResult ran = run_command(replay(capture, target, patterns));
         INFO(ran.output);
         CHECK(ran.status == 0);
         CHECK(ran.output.find("0 mismatches") != std::string::npos);
     }
     // Without the names database, the names it would drop pass: the expectations no longer hold.
-    Ran partial = run(replay("regex", target, "--patterns 1=" + kData + "/request.patterns"));
+    CommandResult partial = run_command(replay("regex", target, "--patterns 1=" + kData + "/request.patterns"));
     CHECK(partial.status == 1);
 }
 
@@ -61,14 +46,14 @@ TEST_CASE("harmony replay --patterns with a bad file names the file, the line an
     REQUIRE(f);
     fputs("# fine\n1:/fine/\n2:/(unclosed/\n", f);
     fclose(f);
-    Ran ran = run(replay("regex", "host", "--patterns 1=" + bad));
+    CommandResult ran = run_command(replay("regex", "host", "--patterns 1=" + bad));
     std::remove(bad.c_str());
     INFO(ran.output);
     CHECK(ran.status == 1);
     CHECK(ran.output.find(bad + " line 3") != std::string::npos);
     CHECK(ran.output.find("Missing close parenthesis") != std::string::npos);
 
-    Ran option = run(replay("regex", "host", "--patterns x=" + kData + "/names.patterns"));
+    CommandResult option = run_command(replay("regex", "host", "--patterns x=" + kData + "/names.patterns"));
     CHECK(option.status == 1);
     CHECK(option.output.find("ID=FILE") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 // hs_match: first matching id, none, errors; databases replaced while another thread matches;
 // the helper as the VM calls it and as the verifier sees it.
 #include "helpers/hyperscan/hyperscan.hpp"
+#include "tests/support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -10,15 +11,7 @@
 #include <thread>
 
 using namespace harmony;
-
-namespace {
-
-std::span<const uint8_t> bytes(std::string_view s)
-{
-    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
-}
-
-} // namespace
+using harmony::test::bytes;
 
 TEST_CASE("hs_match returns the id of the first match, 0 for none, -ENOENT without a database", "[hyperscan]")
 {

@@ -1,5 +1,6 @@
 // Streams: a pattern split across segments is found; a stream is freed when closed or aged out.
 #include "helpers/hyperscan/hyperscan.hpp"
+#include "tests/support/bytes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -9,15 +10,7 @@
 #include <vector>
 
 using namespace harmony;
-
-namespace {
-
-std::span<const uint8_t> bytes(std::string_view s)
-{
-    return {reinterpret_cast<const uint8_t *>(s.data()), s.size()};
-}
-
-} // namespace
+using harmony::test::bytes;
 
 TEST_CASE("a pattern split across segments is found by the connection's stream", "[hyperscan][streams]")
 {

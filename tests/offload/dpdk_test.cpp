@@ -3,6 +3,7 @@
 // forwarding between ports; rte_flow rules against net_tap's validation. The EAL starts
 // once per process, so every DPDK test lives in this one executable and shares it.
 #include "offload/dpdk.hpp"
+#include "raw_insn.hpp"
 
 #include "common/dpi_control.hpp"
 #include "common/pcap.hpp"
@@ -34,6 +35,9 @@
 
 using namespace harmony;
 using namespace harmony::dpdk;
+using harmony::test::insn;
+using harmony::test::kExit;
+using harmony::test::kR0Pass;
 namespace fs = std::filesystem;
 
 namespace {
@@ -120,20 +124,6 @@ std::vector<Case> small_filter_cases()
         {"runt frame shorter than the window", runt, kXdpPass},
     };
 }
-
-// Raw instruction slots, for programs the compiler would not write.
-isa::RawInsn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-    isa::RawInsn r{};
-    r.code = code;
-    r.dst = dst;
-    r.src = src;
-    r.off = off;
-    r.imm = imm;
-    return r;
-}
-const isa::RawInsn kExit = insn(0x95, 0, 0, 0, 0);
-const isa::RawInsn kR0Pass = insn(0xb7, 0, 0, 0, 2); // r0 = XDP_PASS
 
 // Sends `frames` into `port` (a net_ring port loops its transmit queue back to receive).
 void inject(Port &port, const std::vector<Bytes> &frames, uint16_t queue = 0)

@@ -4,6 +4,7 @@
 // buf_addr, BPF_LD_[ABS|IND]); registered Harmony helpers become rte_bpf external symbols
 // with pointer arguments, so a program passes a frame pointer to one.
 #include "offload/dpdk.hpp"
+#include "raw_insn.hpp"
 
 #include "helpers/helper.hpp"
 
@@ -17,23 +18,13 @@
 
 using namespace harmony;
 using namespace harmony::dpdk;
+using harmony::test::insn;
+using harmony::test::kExit;
+using harmony::test::kR0Pass;
 
 namespace {
 
 constexpr uint32_t kXdpAborted = 0, kXdpDrop = 1, kXdpPass = 2;
-
-isa::RawInsn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-    isa::RawInsn r{};
-    r.code = code;
-    r.dst = dst;
-    r.src = src;
-    r.off = off;
-    r.imm = imm;
-    return r;
-}
-const isa::RawInsn kExit = insn(0x95, 0, 0, 0, 0);
-const isa::RawInsn kR0Pass = insn(0xb7, 0, 0, 0, kXdpPass);
 
 // What rte_bpf's own validator says about `code` with the frame window as argument.
 bool rte_bpf_alone_accepts(const std::vector<isa::RawInsn> &code, rte_bpf_arg argument)

@@ -1,6 +1,6 @@
 // The XDP target on real (veth) interfaces: mode fallback with the kernel's reasons,
 // pinned maps, stale attachments, and bad input — each failure clear, nothing left attached.
-#include "netns.hpp"
+#include "tests/support/netns.hpp"
 
 #include "xdp/xdp.hpp"
 

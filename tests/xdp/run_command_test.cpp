@@ -1,48 +1,23 @@
 // `harmony run` as a user runs it: attached until SIGINT, counters and placement printed,
 // detached on exit; a killed run is replaced by the next one; bad input exits non-zero.
-#include "netns.hpp"
+#include "tests/support/netns.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <csignal>
-#include <fstream>
-#include <sstream>
-#include <sys/wait.h>
+#include <memory>
 #include <thread>
 #include <unistd.h>
 
-using harmony::test::run_command;
-using harmony::test::TestNetwork;
+
+using namespace harmony::test;
 
 namespace {
 
-const std::string kHarmony = std::string(HARMONY_BINARY_DIR) + "/cli/harmony";
-const std::string kDpi = std::string(HARMONY_BPF_DIR) + "/dpi.bpf.o";
-
-// Starts `harmony run ...` inside a namespace (nsenter keeps the host's bpffs), output to a file.
-pid_t start_run(const std::string &ns, const std::string &arguments, const std::string &output)
+// `harmony run ARGUMENTS` inside a namespace (nsenter keeps the host's bpffs), output to a file.
+std::unique_ptr<Background> start_run(const std::string &ns, const std::string &arguments, const std::string &output)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        std::string command = "exec nsenter --net=/run/netns/" + ns + " " + kHarmony + " run " + arguments + " > " +
-                              output + " 2>&1";
-        execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-        _exit(127);
-    }
-    return pid;
-}
-
-std::string read_file(const std::string &path)
-{
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-bool harmony_built()
-{
-    return access(kHarmony.c_str(), X_OK) == 0 && access(kDpi.c_str(), R_OK) == 0;
+    return std::make_unique<Background>(ns, kHarmony + " run " + arguments, output);
 }
 
 /// A DUT namespace whose in0 faces a peer namespace; returns the DUT namespace's name.
@@ -52,21 +27,6 @@ std::string add_dut(TestNetwork &net)
     net.add_namespace("peer");
     net.add_veth("dut", "in0", "peer", "out0");
     return ns;
-}
-
-/// Ends a run with SIGINT as a user would; its exit status and what it printed.
-struct Finished {
-    int status = -1;
-    std::string printed;
-};
-Finished interrupt_run(pid_t run, const std::string &output)
-{
-    kill(run, SIGINT);
-    Finished finished;
-    waitpid(run, &finished.status, 0);
-    finished.printed = read_file(output);
-    std::remove(output.c_str());
-    return finished;
 }
 
 } // namespace
@@ -87,18 +47,19 @@ TEST_CASE("harmony run attaches until SIGINT, replaces a killed run, refuses bad
         arguments = kDpi + " --iface in0 --target xdp-generic --interval 0.5 --service " + service;
     }
 
-    pid_t killed = start_run(ns, arguments, output);
+    auto killed = start_run(ns, arguments, output);
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    kill(killed, SIGKILL);
-    waitpid(killed, nullptr, 0);
+    killed->signal(SIGKILL);
+    CHECK(killed->finish() == 128 + SIGKILL);
+    killed.reset();
     CHECK(net.exec("dut", "ip link show in0").find("xdpgeneric") != std::string::npos);
 
-    pid_t run = start_run(ns, arguments, output);
+    auto run = start_run(ns, arguments, output);
     std::this_thread::sleep_for(std::chrono::seconds(2));
-    auto [status, printed] = interrupt_run(run, output);
+    int status = run->interrupt();
+    std::string printed = run->output();
     INFO(printed);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(status == 0); // exited by itself, with 0
     CHECK(printed.find("replaced: detached stale program id") != std::string::npos);
     CHECK(printed.find("attached: xdp-generic on in0") != std::string::npos);
     CHECK(printed.find("counters: packets") != std::string::npos);
@@ -125,13 +86,13 @@ TEST_CASE("harmony run --target auto places the program, logs the offload refusa
     std::string ns = add_dut(net);
     std::string service = "hxauto" + std::to_string(getpid());
     std::string output = "/tmp/" + service + ".out";
-    pid_t run = start_run(ns, kDpi + " --iface in0 --target auto --interval 0.5 --service " + service, output);
+    auto run = start_run(ns, kDpi + " --iface in0 --target auto --interval 0.5 --service " + service, output);
     std::this_thread::sleep_for(std::chrono::seconds(3));
     CHECK(net.exec("dut", "ip link show in0").find("xdp") != std::string::npos);
-    auto [status, printed] = interrupt_run(run, output);
+    int status = run->interrupt();
+    std::string printed = run->output();
     INFO(printed);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(status == 0); // exited by itself, with 0
     CHECK(printed.find("xdp-offload: kernel refused hardware offload on in0") != std::string::npos);
     CHECK(printed.find("placed on xdp-native") != std::string::npos);
     CHECK(printed.find("attached: xdp-native on in0") != std::string::npos);

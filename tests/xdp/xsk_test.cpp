@@ -1,6 +1,6 @@
 // Hand-off to the host: frames of an interface reach a user-space callback over AF_XDP,
 // and a frame sent from user space leaves through the interface.
-#include "netns.hpp"
+#include "tests/support/netns.hpp"
 
 #include "xdp/xdp.hpp"
 

@@ -166,6 +166,11 @@ TEST_CASE("LPM trie returns the longest matching prefix", "[maps]")
     CHECK(err(map->update(lpm_key(32, {1, 2, 3, 4}), bytes(0u), BPF_ANY)) == "-ENOSPC");
     CHECK(err(map->update(lpm_key(33, {1, 2, 3, 4}), bytes(0u), BPF_ANY)) == "-EINVAL");
     CHECK(err(map->update(lpm_key(16, {10, 1}), bytes(0u), BPF_NOEXIST)) == "-EEXIST");
+    // Updating a key of a full trie replaces its node: it must still find room.
+    REQUIRE(map->update(lpm_key(16, {10, 1}), bytes(17u), BPF_EXIST));
+    CHECK(value_of<uint32_t>(*map->lookup(lpm_key(32, {10, 1, 3, 3}))) == 17);
+    REQUIRE(map->update(lpm_key(16, {10, 1}), bytes(16u), BPF_ANY));
+    CHECK(err(map->update(lpm_key(8, {11}), bytes(0u), BPF_EXIST)) == "-ENOENT");
 
     CHECK(value_of<uint32_t>(*map->lookup(lpm_key(32, {10, 1, 2, 3}))) == 24);
     CHECK(value_of<uint32_t>(*map->lookup(lpm_key(32, {10, 1, 3, 3}))) == 16);

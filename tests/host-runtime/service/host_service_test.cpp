@@ -4,7 +4,7 @@
 #include "host-runtime/service/service.hpp"
 
 #include "common/dpi_control.hpp"
-#include "tests/xdp/netns.hpp"
+#include "tests/support/netns.hpp"
 
 #include <catch2/catch.hpp>
 

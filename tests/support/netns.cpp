@@ -1,31 +1,11 @@
 #include "netns.hpp"
 
-#include <array>
-#include <cstdio>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace harmony::test {
-
-CommandResult run_command(const std::string &command)
-{
-    CommandResult result;
-    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) {
-        return result;
-    }
-    std::array<char, 4096> buffer{};
-    size_t got = 0;
-    while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        result.output.append(buffer.data(), got);
-    }
-    int status = pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
 
 TestNetwork::TestNetwork(const std::string &tag) : prefix_("hx" + tag + std::to_string(getpid())) {}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""HTTP (port 80) and HTTPS (port 443) virtual hosts for the XDP end-to-end test.
+"""HTTP (port 80) and HTTPS (port 443) virtual hosts for the end-to-end tests (tests/support/lab.hpp).
 
 Each answer is 200 with the body "harmony page for HOST", HOST taken from the Host header,
 so the test can tell that the right site answered. Usage: vhost_server.py ADDR CERT KEY READYFILE

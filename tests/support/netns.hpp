@@ -2,19 +2,12 @@
 // pass or fail, and a guard that runs the calling thread inside one namespace.
 #pragma once
 
+#include "process.hpp"
+
 #include <string>
 #include <vector>
 
 namespace harmony::test {
-
-/// Output and exit status of a shell command.
-struct CommandResult {
-    int status = -1;
-    std::string output;
-};
-
-/// Runs `command` with /bin/sh, stdout and stderr together.
-CommandResult run_command(const std::string &command);
 
 /// Namespaces named "<prefix>-<name>", prefix unique to this process; all deleted (with
 /// their links) on destruction.
