@@ -99,6 +99,19 @@ std::string refusal_reason(int err, const std::string &log)
     return tail.empty() ? reason : reason + "; " + tail;
 }
 
+/// libxdp says why it fell back to a single program only the first time in a process (it
+/// remembers the failed compatibility check), so later attachments get the general reason.
+std::string why_without_dispatcher(const std::string &log)
+{
+    constexpr std::string_view kCheckFailed = "Compatibility check for dispatcher program failed: ";
+    size_t at = log.find(kCheckFailed);
+    if (at == std::string::npos) {
+        return "libxdp's dispatcher cannot load on this kernel";
+    }
+    size_t from = at + kCheckFailed.size();
+    return "libxdp's dispatcher refused: " + log.substr(from, log.find('\n', from) - from);
+}
+
 Result<bpf_object *> open_stage(const StageSpec &stage)
 {
     bpf_object *object = nullptr;
@@ -308,7 +321,7 @@ Result<std::unique_ptr<AttachedChain>> attach_chain(const std::string &interface
         chain->attached_ = true;
         chain->attachment_ = {interface, *ifindex, mode, false, {}, xdp_program__id(chain->programs_.front())};
         if (log.find("without dispatcher") != std::string::npos) {
-            chain->attachment_.why_alone = log_tail(log, 3);
+            chain->attachment_.why_alone = why_without_dispatcher(log);
         }
         xdp_multiprog *multiprog = xdp_multiprog__get_from_ifindex(*ifindex);
         if (!libxdp_get_error(multiprog) && multiprog) {

@@ -13,8 +13,7 @@ std::string describe_attachment(const Attachment &attachment)
 {
     std::string how = attachment.dispatcher
                           ? "through libxdp's dispatcher"
-                          : "alone" + (attachment.why_alone.empty() ? std::string()
-                                                                   : " (no dispatcher: " + attachment.why_alone + ")");
+                          : "alone" + (attachment.why_alone.empty() ? std::string() : ": " + attachment.why_alone);
     return fmt::format("attached: {} on {} ({}), program id {}", mode_name(attachment.mode), attachment.interface, how,
                        attachment.program_id);
 }
