@@ -3,12 +3,14 @@
 #include "bench/bench.hpp"
 #include "cli/targets.hpp"
 #include "common/dpi_control.hpp"
+#include "tests/support/process.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 
 using namespace harmony;
+using harmony::test::count;
 
 namespace {
 
@@ -20,15 +22,6 @@ bench::BenchCase dpi_row(const std::string &target)
     std::string blocklist = kData + "blocklist.txt";
     return {target, target, kDpi, "test", [blocklist](LoadedProgram &p) { return dpi::apply_blocklist(p, blocklist); },
             {}, {}};
-}
-
-size_t count(const std::string &text, const std::string &part)
-{
-    size_t n = 0;
-    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
-        n++;
-    }
-    return n;
 }
 
 } // namespace

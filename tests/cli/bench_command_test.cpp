@@ -2,6 +2,7 @@
 // with figures (or a reason) per row, a well-formed SVG; bad input exits non-zero with
 // what, which and why. Runs the kernel (BPF_PROG_TEST_RUN) and DPDK rows for real.
 #include "tests/support/netns.hpp"
+#include "tests/support/process.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <sstream>
 #include <unistd.h>
 
+using harmony::test::count;
 using harmony::test::run_command;
 
 namespace {
@@ -31,15 +33,6 @@ struct TempDir {
     TempDir() { std::filesystem::create_directories(path); }
     ~TempDir() { std::filesystem::remove_all(path); }
 };
-
-size_t count(const std::string &text, const std::string &part)
-{
-    size_t n = 0;
-    for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
-        n++;
-    }
-    return n;
-}
 
 } // namespace
 

@@ -3,7 +3,7 @@
 // forwarding between ports; rte_flow rules against net_tap's validation. The EAL starts
 // once per process, so every DPDK test lives in this one executable and shares it.
 #include "offload/dpdk.hpp"
-#include "raw_insn.hpp"
+#include "tests/support/raw_insn.hpp"
 
 #include "common/dpi_control.hpp"
 #include "common/pcap.hpp"

@@ -4,7 +4,7 @@
 // buf_addr, BPF_LD_[ABS|IND]); registered Harmony helpers become rte_bpf external symbols
 // with pointer arguments, so a program passes a frame pointer to one.
 #include "offload/dpdk.hpp"
-#include "raw_insn.hpp"
+#include "tests/support/raw_insn.hpp"
 
 #include "helpers/helper.hpp"
 

@@ -28,6 +28,8 @@ CommandResult run_command(const std::string &command);
 
 std::string read_file(const std::filesystem::path &path);
 bool contains(const std::string &text, const std::string &part);
+/// How many times `part` occurs in `text`, overlapping occurrences included.
+size_t count(const std::string &text, const std::string &part);
 
 /// `command` run by /bin/sh (exec'd, so pid() is the command's own process), inside the
 /// namespace `ns` unless empty, stdout and stderr to `output`. When destroyed still running,

@@ -2,26 +2,17 @@
 // "insn N: <reason>".
 #include "host-runtime/insn.hpp"
 #include "host-runtime/isa/assembler.hpp"
+#include "tests/support/raw_insn.hpp"
 
 #include <catch2/catch.hpp>
 
 using namespace harmony;
 using isa::Op;
 
+using test::insn;
+using test::kExit;
+
 namespace {
-
-isa::RawInsn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
-{
-    isa::RawInsn r{};
-    r.code = code;
-    r.dst = dst;
-    r.src = src;
-    r.off = off;
-    r.imm = imm;
-    return r;
-}
-
-const isa::RawInsn kExit = raw(0x95, 0, 0, 0, 0);
 
 std::string decode_error(std::vector<isa::RawInsn> slots)
 {
@@ -80,7 +71,7 @@ TEST_CASE("decode: memory, atomics, lddw and jumps", "[isa][decode]")
 
 TEST_CASE("decode: lddw keeps its pseudo source", "[isa][decode]")
 {
-    auto insns = isa::decode(std::vector{raw(0x18, 1, isa::kMapIdxValue, 0, 3), raw(0, 0, 0, 0, 16), kExit});
+    auto insns = isa::decode(std::vector{insn(0x18, 1, isa::kMapIdxValue, 0, 3), insn(0, 0, 0, 0, 16), kExit});
     REQUIRE(insns);
     CHECK((*insns)[0].pseudo == isa::kMapIdxValue);
     CHECK((*insns)[0].src == 0);
@@ -89,8 +80,8 @@ TEST_CASE("decode: lddw keeps its pseudo source", "[isa][decode]")
 
 TEST_CASE("decode: callx takes its register from dst or, as older LLVM wrote it, imm", "[isa][decode]")
 {
-    auto from_dst = isa::decode(std::vector{raw(0x8d, 2, 0, 0, 0), kExit});
-    auto from_imm = isa::decode(std::vector{raw(0x8d, 0, 0, 0, 2), kExit});
+    auto from_dst = isa::decode(std::vector{insn(0x8d, 2, 0, 0, 0), kExit});
+    auto from_imm = isa::decode(std::vector{insn(0x8d, 0, 0, 0, 2), kExit});
     REQUIRE(from_dst);
     REQUIRE(from_imm);
     CHECK((*from_dst)[0].op == Op::CallReg);
@@ -100,25 +91,25 @@ TEST_CASE("decode: callx takes its register from dst or, as older LLVM wrote it,
 
 TEST_CASE("decode: malformed instructions are refused with the slot and the reason", "[isa][decode]")
 {
-    CHECK(decode_error({kExit, raw(0xe7, 0, 0, 0, 0)}) == "decode insn 1: unknown opcode 0xe7");
-    CHECK(decode_error({raw(0x07, 0, 1, 0, 1), kExit}) ==
+    CHECK(decode_error({kExit, insn(0xe7, 0, 0, 0, 0)}) == "decode insn 1: unknown opcode 0xe7");
+    CHECK(decode_error({insn(0x07, 0, 1, 0, 1), kExit}) ==
           "decode insn 0: opcode 0x07 has an unused src register field set to 1");
-    CHECK(decode_error({raw(0x95, 0, 0, 1, 0)}) == "decode insn 0: opcode 0x95 has an unused offset set to 1");
-    CHECK(decode_error({raw(0x0f, 0, 1, 0, 1), kExit}) ==
+    CHECK(decode_error({insn(0x95, 0, 0, 1, 0)}) == "decode insn 0: opcode 0x95 has an unused offset set to 1");
+    CHECK(decode_error({insn(0x0f, 0, 1, 0, 1), kExit}) ==
           "decode insn 0: opcode 0x0f has an unused immediate set to 1");
-    CHECK(decode_error({raw(0x85, 1, 0, 0, 5), kExit}) ==
+    CHECK(decode_error({insn(0x85, 1, 0, 0, 5), kExit}) ==
           "decode insn 0: opcode 0x85 has an unused dst register field set to 1");
-    CHECK(decode_error({raw(0x18, 0, 0, 0, 1)}) == "decode insn 0: lddw is missing its second slot");
-    CHECK(decode_error({raw(0x18, 0, 0, 0, 1), raw(0x95, 0, 0, 0, 0)}) ==
+    CHECK(decode_error({insn(0x18, 0, 0, 0, 1)}) == "decode insn 0: lddw is missing its second slot");
+    CHECK(decode_error({insn(0x18, 0, 0, 0, 1), insn(0x95, 0, 0, 0, 0)}) ==
           "decode insn 1: second slot of lddw must have opcode, registers and offset zero");
-    CHECK(decode_error({raw(0xb7, 11, 0, 0, 0), kExit}) == "decode insn 0: invalid register r11");
-    CHECK(decode_error({raw(0xb7, 10, 0, 0, 0), kExit}) == "decode insn 0: r10 is the read-only frame pointer");
-    CHECK(decode_error({raw(0x3f, 0, 1, 2, 0), kExit}) == "decode insn 0: opcode 0x3f does not take offset 2");
-    CHECK(decode_error({raw(0xbc, 0, 1, 32, 0), kExit}) == "decode insn 0: opcode 0xbc does not take offset 32");
-    CHECK(decode_error({raw(0xd4, 0, 0, 0, 8), kExit}) == "decode insn 0: byte swap width 8 is not 16, 32 or 64");
-    CHECK(decode_error({raw(0xdb, 10, 1, -8, 0x10), kExit}) == "decode insn 0: unknown atomic operation 0x10");
-    CHECK(decode_error({raw(0x85, 0, 2, 0, 5), kExit}) == "decode insn 0: unsupported call kind (src 2)");
-    CHECK(decode_error({raw(0x18, 0, 7, 0, 0), raw(0, 0, 0, 0, 0)}) == "decode insn 0: unknown lddw pseudo source 7");
-    CHECK(decode_error({raw(0x99, 0, 1, 0, 0), kExit}) == "decode insn 0: unknown opcode 0x99");
+    CHECK(decode_error({insn(0xb7, 11, 0, 0, 0), kExit}) == "decode insn 0: invalid register r11");
+    CHECK(decode_error({insn(0xb7, 10, 0, 0, 0), kExit}) == "decode insn 0: r10 is the read-only frame pointer");
+    CHECK(decode_error({insn(0x3f, 0, 1, 2, 0), kExit}) == "decode insn 0: opcode 0x3f does not take offset 2");
+    CHECK(decode_error({insn(0xbc, 0, 1, 32, 0), kExit}) == "decode insn 0: opcode 0xbc does not take offset 32");
+    CHECK(decode_error({insn(0xd4, 0, 0, 0, 8), kExit}) == "decode insn 0: byte swap width 8 is not 16, 32 or 64");
+    CHECK(decode_error({insn(0xdb, 10, 1, -8, 0x10), kExit}) == "decode insn 0: unknown atomic operation 0x10");
+    CHECK(decode_error({insn(0x85, 0, 2, 0, 5), kExit}) == "decode insn 0: unsupported call kind (src 2)");
+    CHECK(decode_error({insn(0x18, 0, 7, 0, 0), insn(0, 0, 0, 0, 0)}) == "decode insn 0: unknown lddw pseudo source 7");
+    CHECK(decode_error({insn(0x99, 0, 1, 0, 0), kExit}) == "decode insn 0: unknown opcode 0x99");
     CHECK(decode_error({}) == "decode program: no instructions");
 }

@@ -1,5 +1,5 @@
-// Raw instruction slots, for programs the compiler would not write (dpdk_test.cpp and
-// rte_bpf_verifier_test.cpp, one executable).
+// Raw instruction slots, for programs the compiler would not write (the decoder's and the
+// DPDK tests).
 #pragma once
 
 #include "host-runtime/insn.hpp"
