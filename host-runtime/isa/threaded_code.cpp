@@ -79,6 +79,9 @@ int32_t immediate_for(const LinkedProgram &program, size_t pc)
     if (i.op == Op::Filler && pc > 0 && program.insns[pc - 1].op == Op::LoadImm64) {
         return static_cast<int32_t>(static_cast<uint32_t>(program.insns[pc - 1].imm64 >> 32));
     }
+    if (i.op == Op::Load || i.op == Op::LoadSx || i.op == Op::Store) {
+        return i.off; // read with the same one load as the registers' indices
+    }
     return i.op == Op::Ja && i.is64 ? i.off : i.imm;
 }
 
@@ -110,10 +113,54 @@ int second_offset(Handler second)
     return -1;
 }
 
+#define HARMONY_ENTRY(h) h,
+constexpr Handler kThenMemoryFirsts[] = {HARMONY_THEN_MEMORY_FIRSTS(HARMONY_ENTRY)};
+constexpr Handler kMemoryOps[] = {HARMONY_MEMORY_OPS(HARMONY_ENTRY)};
+constexpr Handler kStores[] = {HARMONY_STORES(HARMONY_ENTRY)};
+constexpr Handler kAfterCall[] = {HARMONY_AFTER_CALL(HARMONY_ENTRY)};
+#undef HARMONY_ENTRY
+#define HARMONY_SECOND_ENTRY(op, S) S,
+constexpr Handler kAfterJumpSeconds[] = {HARMONY_AFTER_JUMP_WITH(HARMONY_SECOND_ENTRY, Jeq)};
+#undef HARMONY_SECOND_ENTRY
+static_assert(std::size(kAfterJumpSeconds) == kAfterJump);
+
+template <size_t N>
+int index_in(const Handler (&list)[N], Handler h)
+{
+    for (size_t k = 0; k < N; k++) {
+        if (list[k] == h) {
+            return static_cast<int>(k);
+        }
+    }
+    return -1;
+}
+
+/// The pair from the families of HARMONY_THEN_MEMORY_FIRSTS, or -1.
+int straight_line_pair(Handler first, Handler second)
+{
+    if (int f = index_in(kThenMemoryFirsts, first), s = index_in(kMemoryOps, second); f >= 0 && s >= 0) {
+        return Ld1_Ld1 + f * static_cast<int>(std::size(kMemoryOps)) + s;
+    }
+    if (int f = index_in(kStores, first); f >= 0 && (second == Mov64R || second == Mov64I)) {
+        return St1_Mov64R + f * 2 + (second - Mov64R);
+    }
+    if (int s = index_in(kAfterCall, second); first == Call && s >= 0) {
+        return Call_Mov64R + s;
+    }
+    bool jump64 = first >= Jeq64R && first <= Jsle32I && (first - Jeq64R) % 4 < 2;
+    if (int s = index_in(kAfterJumpSeconds, second); jump64 && s >= 0) {
+        return Jeq64R_Mov64R + (first - Jeq64R) / 4 * kAfterJump * 2 + s * 2 + (first - Jeq64R) % 4;
+    }
+    return -1;
+}
+
 /// The superinstruction for `first` then `second`, or `first` when there is none;
 /// `chained` when the second writes (or compares) the register the first wrote.
 Handler fuse(Handler first, Handler second, bool chained)
 {
+    if (int pair = straight_line_pair(first, second); pair >= 0) {
+        return static_cast<Handler>(pair);
+    }
     int base = fused_base(first);
     int offset = second_offset(second);
     if (base < 0 || offset < 0) {

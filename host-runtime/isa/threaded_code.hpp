@@ -18,7 +18,7 @@ namespace harmony::vm::threaded {
 #define HARMONY_MEMORY_SIZES(X) X(1) X(2) X(4) X(8)
 /// Handlers beyond the ALU and jump families, in label order.
 #define HARMONY_OTHER_HANDLERS(X)                                                                                      \
-    X(Neg64) X(Neg32) X(Swap16) X(Swap32) X(Swap64) X(Trunc16) X(Trunc32) X(Nop) X(Ld1) X(Ld2) X(Ld4) X(Ld8)          \
+    X(Neg64) X(Neg32) X(Swap16) X(Swap32) X(Swap64) X(Trunc16) X(Trunc32) X(Nop) X(Ld1) X(Ld2) X(Ld4) X(Ld8)           \
     X(LdSx1) X(LdSx2) X(LdSx4) X(St1) X(St2) X(St4) X(St8) X(StImm1) X(StImm2) X(StImm4) X(StImm8) X(Ja)               \
     X(LoadImm64) X(Call) X(CallLocal) X(Exit) X(Generic)
 
@@ -35,8 +35,25 @@ namespace harmony::vm::threaded {
 /// a machine register instead of through the register file's memory, which is what the
 /// dependent chains of parsing code (load, mask, compare) wait on.
 #define HARMONY_FUSED_FIRSTS(X)                                                                                        \
-    X(Mov64R) X(Mov64I) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(Add64I) X(And64I) X(Or64I) X(Xor64I) X(Lsh64I) X(Rsh64I)        \
+    X(Mov64R) X(Mov64I) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(Add64I) X(And64I) X(Or64I) X(Xor64I) X(Lsh64I) X(Rsh64I)         \
     X(Add64R) X(Or64R)
+/// More pairs, F_S, for the straight-line code between the parsing branches (clang's
+/// field-by-field copies and initialisations): a load, store, move or 64-bit ALU operation
+/// followed by a load or store; a store followed by a move; and a 64-bit conditional jump
+/// followed, when it falls through, by a move or load; a helper call followed by the move
+/// or test of its result.
+#define HARMONY_THEN_MEMORY_FIRSTS(X)                                                                                  \
+    X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(St1) X(St2) X(St4) X(St8) X(Mov64R) X(Mov64I) X(Add64I) X(And64I) X(Or64I)           \
+    X(Xor64I) X(Lsh64I) X(Rsh64I) X(Add64R) X(Or64R)
+#define HARMONY_MEMORY_OPS(X) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(St1) X(St2) X(St4) X(St8)
+#define HARMONY_MEMORY_OPS_WITH(X, F)                                                                                  \
+    X(F, Ld1) X(F, Ld2) X(F, Ld4) X(F, Ld8) X(F, St1) X(F, St2) X(F, St4) X(F, St8)
+#define HARMONY_STORES(X) X(St1) X(St2) X(St4) X(St8)
+#define HARMONY_MOVES_WITH(X, F) X(F, Mov64R) X(F, Mov64I)
+#define HARMONY_AFTER_JUMP_WITH(X, op)                                                                                 \
+    X(op, Mov64R) X(op, Mov64I) X(op, Ld1) X(op, Ld2) X(op, Ld4) X(op, Ld8)
+constexpr int kAfterJump = 6; ///< seconds per jump in HARMONY_AFTER_JUMP_WITH
+#define HARMONY_AFTER_CALL(X) X(Mov64R) X(Mov64I) X(Jeq64I) X(Jne64I)
 constexpr int kFusedAlu = 2 * 14;                 ///< 64R and 64I of every ALU op
 constexpr int kFusedPerFirst = kFusedAlu + 2 * 11; ///< ... and of every jump
 
@@ -58,13 +75,29 @@ enum Handler : uint16_t {
     HARMONY_FUSED_FIRSTS(HARMONY_CHAINED_FOR)
 #undef HARMONY_CHAINED_FOR
 #undef HARMONY_CHAINED_PAIR
+#define HARMONY_PAIR(F, S) F##_##S,
+#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_MEMORY_OPS_WITH(HARMONY_PAIR, F)
+    HARMONY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
+#define HARMONY_STORE_THEN_MOVE_FOR(F) HARMONY_MOVES_WITH(HARMONY_PAIR, F)
+    HARMONY_STORES(HARMONY_STORE_THEN_MOVE_FOR)
+#undef HARMONY_STORE_THEN_MOVE_FOR
+#undef HARMONY_THEN_MEMORY_FOR
+#undef HARMONY_PAIR
+#define HARMONY_CALL_THEN(S) Call_##S,
+    HARMONY_AFTER_CALL(HARMONY_CALL_THEN)
+#undef HARMONY_CALL_THEN
+#define HARMONY_JUMP_THEN_PAIR(op, S) op##64R_##S, op##64I_##S,
+#define HARMONY_JUMP_THEN_FOR(op) HARMONY_AFTER_JUMP_WITH(HARMONY_JUMP_THEN_PAIR, op)
+    HARMONY_JUMP_OPS(HARMONY_JUMP_THEN_FOR)
+#undef HARMONY_JUMP_THEN_FOR
+#undef HARMONY_JUMP_THEN_PAIR
     kHandlerCount
 };
 
 /// One instruction slot: `handler` is the address of the handler's label in the run loop
 /// (bound by translate), so dispatch is one indirect jump through the slot. `imm` is the
 /// slot offset for Ja and CallLocal; LoadImm64 keeps its low half here and its high half in
-/// the second slot's `imm`. Generic covers the rare instructions (MovSx, atomics, legacy
+/// the second slot's `imm`; loads and register stores keep their offset there too. Generic covers the rare instructions (MovSx, atomics, legacy
 /// packet loads, callx, lddw's second slot), which read the decoded isa::Insn at the same
 /// index; Call finds its helper in LinkedProgram::helper_by_slot the same way.
 struct Slot {
