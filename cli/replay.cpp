@@ -20,6 +20,7 @@ struct ReplayOptions {
     std::vector<std::string> patterns; ///< ID=FILE: Hyperscan databases for hs_match
     std::string target = "xdp";
     std::string expect;
+    std::string output_pcap;
     bool json = false;
     bool progress = false;
 };
@@ -43,13 +44,20 @@ void run_replay(const ReplayOptions &o)
         }
     }
     ProgressBar bar(o.progress);
-    auto lines = replay(**program, *frames, [&bar](size_t done, size_t total) { bar.update("replay", done, total); });
+    auto run = replay_sent_frames(**program, *frames,
+                                  [&bar](size_t done, size_t total) { bar.update("replay", done, total); });
     bar.finish();
-    if (!lines) {
-        fail_command(lines.error().message());
+    if (!run) {
+        fail_command(run.error().message());
     }
+    if (!o.output_pcap.empty()) {
+        if (auto written = write_pcap(o.output_pcap, run->sent); !written) {
+            fail_command(written.error().message());
+        }
+    }
+    const std::vector<ReplayLine> &lines = run->lines;
     std::string out;
-    for (const auto &line : *lines) {
+    for (const auto &line : lines) {
         out += o.json ? nlohmann::json{{"index", line.index}, {"verdict", line.verdict}, {"proto", line.proto},
                                        {"name", line.name}}.dump() + "\n"
                       : line.text() + "\n";
@@ -62,11 +70,11 @@ void run_replay(const ReplayOptions &o)
     if (!expected) {
         fail_command(expected.error().message());
     }
-    auto differences = compare_replay(*lines, *expected);
+    auto differences = compare_replay(lines, *expected);
     for (const auto &d : differences) {
         fmt::print(stderr, "mismatch: {}\n", d);
     }
-    fmt::print(stderr, "{}: {} packets on {}, {} mismatches against {}\n", o.pcap, lines->size(), o.target,
+    fmt::print(stderr, "{}: {} packets on {}, {} mismatches against {}\n", o.pcap, lines.size(), o.target,
                differences.size(), o.expect);
     if (!differences.empty()) {
         throw CLI::RuntimeError(1);
@@ -91,6 +99,9 @@ void add_replay_command(CLI::App &app)
     cmd->add_flag("--json", options->json, "one JSON object a line instead of tab-separated text");
     cmd->add_flag("--progress", options->progress, "draw the progress bar even when stderr is not a terminal");
     cmd->add_option("--expect", options->expect, "expectation file: report mismatches, exit 1 on any");
+    cmd->add_option("--output-pcap", options->output_pcap,
+                    "write each frame the program passed, transmitted or redirected, as it left the program "
+                    "(its stores, adjust_head/tail), to this pcap file");
     cmd->footer("Prints one line per packet: index TAB verdict TAB proto TAB name.\n"
                 "Example: harmony replay build/bpf/dpi.bpf.o --pcap tests/data/basic.pcap \\\n"
                 "           --blocklist tests/data/blocklist.txt --target xdp --expect tests/data/basic.expect");

@@ -48,11 +48,17 @@ Result<ReplayLine> replay_line(size_t index, const PacketOutcome &outcome)
     return line;
 }
 
-Result<std::vector<ReplayLine>> replay(LoadedProgram &program, const std::vector<Bytes> &frames,
-                                       const std::function<void(size_t, size_t)> &progress)
+namespace {
+
+bool sent_on(uint32_t action)
 {
-    std::vector<ReplayLine> lines;
-    lines.reserve(frames.size());
+    return action == XDP_PASS || action == XDP_TX || action == XDP_REDIRECT;
+}
+
+Result<void> replay_into(LoadedProgram &program, const std::vector<Bytes> &frames,
+                         const std::function<void(size_t, size_t)> &progress, ReplayRun &run, bool keep_sent)
+{
+    run.lines.reserve(frames.size());
     for (size_t i = 0; i < frames.size(); i++) {
         auto outcome = program.run(frames[i]);
         if (!outcome) {
@@ -62,12 +68,37 @@ Result<std::vector<ReplayLine>> replay(LoadedProgram &program, const std::vector
         if (!line) {
             return std::unexpected(line.error());
         }
-        lines.push_back(std::move(*line));
+        run.lines.push_back(std::move(*line));
+        if (keep_sent && sent_on(outcome->action)) {
+            run.sent.push_back(std::move(outcome->frame));
+        }
         if (progress && (i % 256 == 0 || i + 1 == frames.size())) {
             progress(i + 1, frames.size());
         }
     }
-    return lines;
+    return {};
+}
+
+} // namespace
+
+Result<std::vector<ReplayLine>> replay(LoadedProgram &program, const std::vector<Bytes> &frames,
+                                       const std::function<void(size_t, size_t)> &progress)
+{
+    ReplayRun run;
+    if (auto ok = replay_into(program, frames, progress, run, false); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return std::move(run.lines);
+}
+
+Result<ReplayRun> replay_sent_frames(LoadedProgram &program, const std::vector<Bytes> &frames,
+                                     const std::function<void(size_t, size_t)> &progress)
+{
+    ReplayRun run;
+    if (auto ok = replay_into(program, frames, progress, run, true); !ok) {
+        return std::unexpected(ok.error());
+    }
+    return run;
 }
 
 Result<std::vector<ReplayLine>> read_expect(const std::string &path)

@@ -31,6 +31,17 @@ Result<ReplayLine> replay_line(size_t index, const PacketOutcome &outcome);
 Result<std::vector<ReplayLine>> replay(LoadedProgram &program, const std::vector<Bytes> &frames,
                                        const std::function<void(size_t, size_t)> &progress = {});
 
+/// A replay and the frames it sent on: each frame the program passed, transmitted or
+/// redirected, as the program left it, in capture order.
+struct ReplayRun {
+    std::vector<ReplayLine> lines;
+    std::vector<Bytes> sent;
+};
+
+/// As replay(), keeping the frames sent on (for --output-pcap).
+Result<ReplayRun> replay_sent_frames(LoadedProgram &program, const std::vector<Bytes> &frames,
+                                     const std::function<void(size_t, size_t)> &progress = {});
+
 /// Reads a .expect file.
 Result<std::vector<ReplayLine>> read_expect(const std::string &path);
 

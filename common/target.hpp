@@ -42,11 +42,14 @@ public:
     virtual Result<std::optional<Bytes>> next_key(std::optional<ByteView> key) = 0;
 };
 
-/// What one frame did: the XDP action the program returned and the ring-buffer records
-/// it produced while handling that frame.
+/// What one frame did: the XDP action the program returned, the ring-buffer records it
+/// produced while handling that frame, and the frame as the program left it (data up to
+/// data_end after its stores and bpf_xdp_adjust_head/tail), which PASS, TX and REDIRECT
+/// send on.
 struct PacketOutcome {
     uint32_t action = 0; ///< XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT
     std::vector<Bytes> events;
+    Bytes frame;
 };
 
 /// A program loaded on one target, ready to process frames offline (replay, bench).

@@ -433,11 +433,12 @@ Result<PacketOutcome> NativeDpi::run(ByteView frame)
     dpi_event event;
     bool named = false;
     uint32_t action = judge(frame, event, named);
+    Bytes untouched(frame.begin(), frame.end()); // the native DPI only reads the frame
     if (!named) {
-        return PacketOutcome{action, {}};
+        return PacketOutcome{action, {}, std::move(untouched)};
     }
     const auto *bytes = reinterpret_cast<const uint8_t *>(&event);
-    return PacketOutcome{action, {Bytes(bytes, bytes + sizeof(event))}};
+    return PacketOutcome{action, {Bytes(bytes, bytes + sizeof(event))}, std::move(untouched)};
 }
 
 Result<double> NativeDpi::time_per_run(ByteView frame, uint32_t repeat)

@@ -1,11 +1,22 @@
 // Harmony's own VM on DPDK queues, for programs rte_bpf refuses: the program is loaded on
 // the host target (its maps, helpers and ring buffer) and each mbuf's bytes go through it.
+// The VM runs on a copy with the kernel's headroom, so the frame it leaves (its stores and
+// adjust_head/tail) is written back into the mbuf for every frame that is sent on.
 #include "offload/queue_program.hpp"
 
+#include <fmt/format.h>
+#include <linux/bpf.h>
 #include <rte_mbuf.h>
+
+#include <cstring>
 
 namespace harmony::dpdk {
 namespace {
+
+bool sent_on(uint32_t action)
+{
+    return action == XDP_PASS || action == XDP_TX || action == XDP_REDIRECT;
+}
 
 class HostVmQueueProgram : public QueueProgram {
 public:
@@ -19,10 +30,24 @@ public:
         for (uint16_t i = 0; i < count; ++i) {
             auto outcome = program_->run(frame_of(mbufs[i]));
             actions[i] = outcome ? outcome->action : 0; // a failed run is XDP_ABORTED
+            if (outcome && sent_on(outcome->action) && !set_mbuf_frame(mbufs[i], outcome->frame)) {
+                actions[i] = XDP_ABORTED; // the mbuf cannot hold what the program made of it
+            }
         }
     }
 
-    Result<PacketOutcome> run_one(rte_mbuf *mbuf) override { return program_->run(frame_of(mbuf)); }
+    Result<PacketOutcome> run_one(rte_mbuf *mbuf) override
+    {
+        auto outcome = program_->run(frame_of(mbuf));
+        if (!outcome) {
+            return outcome;
+        }
+        if (auto written = set_mbuf_frame(mbuf, outcome->frame); !written) {
+            return std::unexpected(written.error());
+        }
+        return outcome;
+    }
+
     const DpdkEngineChoice &choice() const override { return choice_; }
     std::vector<Map *> maps() override { return program_->maps(); }
 
@@ -37,6 +62,38 @@ private:
 };
 
 } // namespace
+
+Result<void> set_mbuf_frame(rte_mbuf *mbuf, ByteView frame)
+{
+    auto *now = rte_pktmbuf_mtod(mbuf, const uint8_t *);
+    if (frame.size() == mbuf->data_len) {
+        if (frame.data() != now) {
+            std::memmove(rte_pktmbuf_mtod(mbuf, uint8_t *), frame.data(), frame.size());
+        }
+        return {};
+    }
+    if (mbuf->nb_segs != 1) {
+        return fail("rewrite mbuf", fmt::format("port {}", mbuf->port),
+                    fmt::format("a {}-segment mbuf cannot change length", mbuf->nb_segs));
+    }
+    if (frame.size() < mbuf->data_len) {
+        rte_pktmbuf_trim(mbuf, static_cast<uint16_t>(mbuf->data_len - frame.size()));
+    } else {
+        auto grow = static_cast<uint16_t>(frame.size() - mbuf->data_len);
+        // Growth at the head (adjust_head < 0) uses the headroom, at the tail the tailroom;
+        // which one the program grew does not matter once the bytes are copied in.
+        if (rte_pktmbuf_tailroom(mbuf) >= grow) {
+            rte_pktmbuf_append(mbuf, grow);
+        } else if (rte_pktmbuf_headroom(mbuf) >= grow) {
+            rte_pktmbuf_prepend(mbuf, grow);
+        } else {
+            return fail("rewrite mbuf", fmt::format("port {}", mbuf->port),
+                        fmt::format("no room to grow a {}-byte frame to {} bytes", mbuf->data_len, frame.size()));
+        }
+    }
+    std::memcpy(rte_pktmbuf_mtod(mbuf, uint8_t *), frame.data(), frame.size());
+    return {};
+}
 
 std::unique_ptr<QueueProgram> run_on_queue(std::unique_ptr<LoadedProgram> program, DpdkEngineChoice choice)
 {

@@ -1,6 +1,8 @@
 // Per-queue execution between two ports: each receive queue of the ingress port has its
 // program; a burst is received, each mbuf judged, PASS transmitted on the egress port,
-// TX back out of the ingress port, everything else freed. Counters are per queue.
+// TX back out of the ingress port, everything else freed. What is sent is the mbuf as the
+// program left it: its stores, and its data offset and length moved by adjust_head/tail
+// (QueueProgram::run_burst sees to it). Counters are per queue.
 #pragma once
 
 #include "offload/flow_offload.hpp"

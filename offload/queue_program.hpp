@@ -28,14 +28,22 @@ struct DpdkEngineChoice {
 class QueueProgram {
 public:
     virtual ~QueueProgram() = default;
-    /// actions[i] = the XDP action for mbufs[i]. Mbufs stay owned by the caller.
+    /// actions[i] = the XDP action for mbufs[i]. Mbufs stay owned by the caller; each one
+    /// that the program passes, transmits or redirects holds the frame as the program left
+    /// it (its stores, and its data offset and length moved by adjust_head/tail).
     virtual void run_burst(rte_mbuf **mbufs, uint64_t *actions, uint16_t count) = 0;
-    /// One mbuf with the ring-buffer events it produced (replay).
+    /// One mbuf with the ring-buffer events it produced (replay); the mbuf is left holding
+    /// the frame as the program left it, as in run_burst, whatever the action (the
+    /// outcome's frame may be left empty: the mbuf is the frame).
     virtual Result<PacketOutcome> run_one(rte_mbuf *mbuf) = 0;
     virtual const DpdkEngineChoice &choice() const = 0;
     /// The program's maps (empty for rte_bpf, which has no maps).
     virtual std::vector<Map *> maps() { return {}; }
 };
+
+/// Makes the (single-segment) mbuf hold `frame`: its data offset and length moved as
+/// adjust_head/tail would (rte_pktmbuf_prepend/adj/append/trim), then the bytes.
+Result<void> set_mbuf_frame(rte_mbuf *mbuf, ByteView frame);
 
 /// Runs a program loaded on Harmony's host target (its maps, helpers and ring buffer) on
 /// DPDK queues: each mbuf's bytes go through `program`.

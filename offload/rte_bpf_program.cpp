@@ -270,7 +270,19 @@ uint64_t RteBpfProgram::run(rte_mbuf *mbuf)
     if (ctx == nullptr) {
         return kXdpAborted;
     }
-    return jit_ ? jit_(ctx) : rte_bpf_exec(bpf_, ctx);
+    uint64_t action = jit_ ? jit_(ctx) : rte_bpf_exec(bpf_, ctx);
+    keep_stores(mbuf, ctx);
+    return action;
+}
+
+void RteBpfProgram::keep_stores(rte_mbuf *mbuf, const void *ctx) const
+{
+    // A short frame ran in the zero-padded scratch window: what the program stored into
+    // the frame's own bytes goes back into the mbuf. rte_bpf has no xdp_adjust_head/tail:
+    // the frame's length is never changed here.
+    if (options_.context == RteBpfContext::Packet && ctx != rte_pktmbuf_mtod(mbuf, void *)) {
+        std::memcpy(rte_pktmbuf_mtod(mbuf, uint8_t *), ctx, mbuf->data_len);
+    }
 }
 
 void RteBpfProgram::run_burst(rte_mbuf **mbufs, uint64_t *actions, uint16_t count)
@@ -288,6 +300,7 @@ void RteBpfProgram::run_burst(rte_mbuf **mbufs, uint64_t *actions, uint16_t coun
                 actions[done + i] = kXdpAborted;
             } else {
                 actions[done + i] = jit_ ? jit_(contexts[i]) : rte_bpf_exec(bpf_, contexts[i]);
+                keep_stores(mbufs[done + i], contexts[i]);
             }
         }
         done += n;
@@ -296,7 +309,7 @@ void RteBpfProgram::run_burst(rte_mbuf **mbufs, uint64_t *actions, uint16_t coun
 
 Result<PacketOutcome> RteBpfProgram::run_one(rte_mbuf *mbuf)
 {
-    return PacketOutcome{static_cast<uint32_t>(run(mbuf)), {}};
+    return PacketOutcome{static_cast<uint32_t>(run(mbuf)), {}, {}}; // the frame: the mbuf, stored into in place
 }
 
 Result<std::vector<isa::RawInsn>> read_program_insns(const std::string &object_path, const std::string &program)

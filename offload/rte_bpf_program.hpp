@@ -2,7 +2,9 @@
 // rte_bpf's view of r1 (the frame window or the mbuf) first, then handed to rte_bpf_load
 // (its validator has the last word), helper calls bound to rte_bpf external symbols
 // (scalar Linux helpers, every registered Harmony helper, test helpers), run JIT-compiled
-// (rte_bpf_get_jit) or interpreted (rte_bpf_exec).
+// (rte_bpf_get_jit) or interpreted (rte_bpf_exec). The program runs on the mbuf's bytes in
+// place, so its stores are the frame sent on; rte_bpf has no context to adjust the frame's
+// head or tail by (no bpf_xdp_adjust_head/tail), so its length never changes.
 #pragma once
 
 #include "host-runtime/insn.hpp"
@@ -67,6 +69,7 @@ public:
 private:
     RteBpfProgram() = default;
     void *context_of(rte_mbuf *mbuf, uint8_t *scratch) const;
+    void keep_stores(rte_mbuf *mbuf, const void *ctx) const;
 
     rte_bpf *bpf_ = nullptr;
     uint64_t (*jit_)(void *) = nullptr;

@@ -1,5 +1,6 @@
 #include "kernel_program.hpp"
 
+#include <algorithm>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
@@ -11,6 +12,9 @@
 namespace harmony::xdp {
 
 namespace {
+
+constexpr size_t kTestRunHeadroom = 256; // XDP_PACKET_HEADROOM
+constexpr size_t kTestRunPage = 4096;    // the test run's frame: one page
 
 thread_local std::string libbpf_log;
 
@@ -232,14 +236,19 @@ Result<PacketOutcome> KernelProgram::run(ByteView frame)
     // BPF_PROG_TEST_RUN refuses XDP frames shorter than an Ethernet header, and no NIC
     // delivers one to XDP: such a runt never reaches the program and passes.
     if (frame.size() < ETH_HLEN) {
-        return PacketOutcome{XDP_PASS, {}};
+        return PacketOutcome{XDP_PASS, {}, Bytes(frame.begin(), frame.end())};
     }
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<uint32_t>(frame.size()),
+    // data_out must hold what the program may grow the frame to: the test run gives it
+    // XDP_PACKET_HEADROOM in front and a page minus headroom and skb_shared_info in all.
+    Bytes out(std::max<size_t>(frame.size() + kTestRunHeadroom, kTestRunPage));
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_out = out.data(),
+                .data_size_in = static_cast<uint32_t>(frame.size()), .data_size_out = static_cast<uint32_t>(out.size()),
                 .repeat = 1);
     if (bpf_prog_test_run_opts(program_fd(), &opts) != 0) {
         return std::unexpected(kernel_error("run", fmt::format("prog '{}'", bpf_program__name(program_)), errno));
     }
-    PacketOutcome outcome{opts.retval, {}};
+    out.resize(opts.data_size_out);
+    PacketOutcome outcome{opts.retval, {}, std::move(out)};
     if (rings_->rb) {
         ring_buffer__consume(rings_->rb);
         outcome.events = std::exchange(rings_->pending, {});

@@ -1,6 +1,7 @@
 // The kernel as a target for offline work: a BPF object loaded through libbpf, frames
-// run through BPF_PROG_TEST_RUN (the kernel's JIT when enabled), maps by fd behind the
-// common Map API, ring-buffer records collected per frame.
+// run through BPF_PROG_TEST_RUN (the kernel's JIT when enabled; its data_out is the frame
+// as the program left it), maps by fd behind the common Map API, ring-buffer records
+// collected per frame.
 #pragma once
 
 #include "common/target.hpp"

@@ -170,6 +170,7 @@ private:
         }
         uint32_t action = XDP_ABORTED;
         uint32_t redirect_ifindex = 0;
+        Bytes rewritten;
         {
             // One program state for both directions; the ring buffer has one consumer.
             std::lock_guard lock(run_mutex_);
@@ -180,11 +181,29 @@ private:
             }
             action = outcome->action;
             redirect_ifindex = vm::current_run().redirect_ifindex;
+            rewritten = std::move(outcome->frame);
             if (!outcome->events.empty()) {
                 events_.push(std::move(outcome->events));
             }
         }
-        apply(direction, frame, action, redirect_ifindex);
+        apply(direction, as_left(frame, rewritten), action, redirect_ifindex);
+    }
+
+    /// The frame as the program left it, to be sent with the received frame's offload
+    /// header. A length change is taken as one at the head (a tag or tunnel header pushed
+    /// or popped): the pending checksum's start and the GSO header length move with it.
+    static ReceivedFrame as_left(const ReceivedFrame &received, const Bytes &rewritten)
+    {
+        ReceivedFrame out = received;
+        out.bytes = rewritten;
+        auto moved = static_cast<int>(rewritten.size()) - static_cast<int>(received.bytes.size());
+        if (moved != 0 && (out.vnet.flags & kVnetNeedsChecksum)) {
+            out.vnet.csum_start = static_cast<uint16_t>(out.vnet.csum_start + moved);
+        }
+        if (moved != 0 && out.vnet.hdr_len != 0) {
+            out.vnet.hdr_len = static_cast<uint16_t>(out.vnet.hdr_len + moved);
+        }
+        return out;
     }
 
     void apply(Direction &direction, const ReceivedFrame &frame, uint32_t action, uint32_t redirect_ifindex)

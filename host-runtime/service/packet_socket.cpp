@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace harmony::host {
 namespace {
@@ -22,7 +23,36 @@ Result<void> set_option(int fd, int option, const void *value, socklen_t size, c
     return {};
 }
 
+constexpr size_t kMacs = 2 * ETH_ALEN;
+
 } // namespace
+
+void PacketSocket::with_vlan_tag(msghdr &message, ReceivedFrame &frame)
+{
+    for (cmsghdr *c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) {
+            continue;
+        }
+        tpacket_auxdata aux;
+        std::memcpy(&aux, CMSG_DATA(c), sizeof(aux));
+        if (!(aux.tp_status & TP_STATUS_VLAN_VALID) || frame.bytes.size() < kMacs) {
+            return;
+        }
+        // The receive path moved the outermost tag into the skb's metadata; XDP sees it in
+        // the frame, so the program gets it back where it was.
+        auto *start = const_cast<uint8_t *>(frame.bytes.data()) - kVlanTag;
+        std::memmove(start, start + kVlanTag, kMacs);
+        uint16_t tpid = htons((aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : ETH_P_8021Q);
+        uint16_t tci = htons(aux.tp_vlan_tci);
+        std::memcpy(start + kMacs, &tpid, sizeof(tpid));
+        std::memcpy(start + kMacs + sizeof(tpid), &tci, sizeof(tci));
+        frame.bytes = ByteView(start, frame.bytes.size() + kVlanTag);
+        if (frame.vnet.flags & kVnetNeedsChecksum) {
+            frame.vnet.csum_start = static_cast<uint16_t>(frame.vnet.csum_start + kVlanTag);
+        }
+        return;
+    }
+}
 
 Result<std::unique_ptr<PacketSocket>> PacketSocket::open(const std::string &interface)
 {
@@ -56,6 +86,9 @@ Result<void> PacketSocket::configure()
         return ok;
     }
     if (auto ok = set_option(fd_, PACKET_VNET_HDR, &one, sizeof(one), which, "PACKET_VNET_HDR"); !ok) {
+        return ok;
+    }
+    if (auto ok = set_option(fd_, PACKET_AUXDATA, &one, sizeof(one), which, "PACKET_AUXDATA"); !ok) {
         return ok;
     }
     // Bursts outrun one thread running the VM: a deep queue absorbs them (root may go past
@@ -100,11 +133,15 @@ Result<std::vector<ReceivedFrame>> PacketSocket::receive(std::chrono::millisecon
     }
     std::vector<iovec> iov(2 * kBatch);
     std::vector<mmsghdr> messages(kBatch);
+    std::vector<AuxControl> controls(kBatch);
     for (size_t i = 0; i < kBatch; i++) {
         iov[2 * i] = {&headers_[i], sizeof(VnetHeader)};
-        iov[2 * i + 1] = {buffers_[i].data(), buffers_[i].size()};
+        // Room in front for a VLAN tag the kernel took out of the frame (see with_vlan_tag).
+        iov[2 * i + 1] = {buffers_[i].data() + kVlanTag, buffers_[i].size() - kVlanTag};
         messages[i].msg_hdr.msg_iov = &iov[2 * i];
         messages[i].msg_hdr.msg_iovlen = 2;
+        messages[i].msg_hdr.msg_control = controls[i].bytes;
+        messages[i].msg_hdr.msg_controllen = sizeof(controls[i].bytes);
     }
     int count = recvmmsg(fd_, messages.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (count < 0) {
@@ -119,7 +156,8 @@ Result<std::vector<ReceivedFrame>> PacketSocket::receive(std::chrono::millisecon
         ReceivedFrame frame;
         frame.vnet = headers_[i];
         frame.truncated = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
-        frame.bytes = ByteView(buffers_[i].data(), std::min(length, buffers_[i].size()));
+        frame.bytes = ByteView(buffers_[i].data() + kVlanTag, std::min(length, buffers_[i].size() - kVlanTag));
+        with_vlan_tag(messages[i].msg_hdr, frame);
         frames.push_back(frame);
     }
     return frames;

@@ -2,7 +2,9 @@
 // receiving only frames that arrive (PACKET_IGNORE_OUTGOING: what the service itself sends
 // is never read back), in recvmmsg batches, with each frame's virtio-net header
 // (PACKET_VNET_HDR) kept so a frame sent on keeps its GSO layout and pending checksum —
-// veth hands over 64 KiB TCP segments whose checksum is not yet filled in.
+// veth hands over 64 KiB TCP segments whose checksum is not yet filled in. A VLAN tag the
+// receive path moved into metadata (PACKET_AUXDATA) is put back into the frame, where XDP
+// sees it.
 #pragma once
 
 #include "common/target.hpp"
@@ -12,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+struct msghdr;
 
 namespace harmony::host {
 
@@ -26,6 +30,7 @@ struct VnetHeader {
     uint16_t csum_offset;
 };
 static_assert(sizeof(VnetHeader) == 10);
+constexpr uint8_t kVnetNeedsChecksum = 1; ///< VIRTIO_NET_HDR_F_NEEDS_CSUM
 
 /// A received frame: its bytes and the header to send it on with.
 struct ReceivedFrame {
@@ -52,6 +57,13 @@ public:
 private:
     PacketSocket() = default;
     Result<void> configure();
+    static void with_vlan_tag(msghdr &message, ReceivedFrame &frame);
+
+    /// Control room for one PACKET_AUXDATA message.
+    struct AuxControl {
+        alignas(8) uint8_t bytes[64];
+    };
+    static constexpr size_t kVlanTag = 4;
 
     static constexpr size_t kBatch = 16;
     static constexpr int kReceiveQueueBytes = 16 << 20;

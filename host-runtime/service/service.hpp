@@ -8,8 +8,9 @@
 //   TX                -> back out of the ingress interface
 //   REDIRECT          -> out of the interface bpf_redirect(_map) named, when it is one of
 //                        the service's; otherwise not forwarded
-// One thread per direction; frames go out as they came in (LoadedProgram::run does not
-// hand back a modified frame).
+// One thread per direction; frames go out as the program left them (its stores and
+// adjust_head/tail), with the VLAN tag the receive path had taken out of them put back
+// before the program runs, as XDP sees it.
 #pragma once
 
 #include "common/service.hpp"

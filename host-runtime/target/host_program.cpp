@@ -92,6 +92,7 @@ public:
         if (const std::string &fault = vm::current_run().fault; !fault.empty()) {
             return fail("run", "program '" + image_.programs[entry_].name + "'", fault);
         }
+        outcome.frame.assign(xdp.data, xdp.data_end); // after its stores and adjust_head/tail
         return outcome;
     }
 
@@ -147,6 +148,9 @@ private:
         thread_local Bytes buffer;
         size_t room = std::max(frame.size(), kMinRoom);
         buffer.resize(kHeadroom + room + kSharedInfo);
+        // The kernel's test run starts from a zeroed page: a frame grown by adjust_head then
+        // reads the same, and no run sees what an earlier one wrote into the headroom.
+        std::memset(buffer.data(), 0, kHeadroom);
         std::memcpy(buffer.data() + kHeadroom, frame.data(), frame.size());
         vm::XdpBuff xdp;
         xdp.data_hard_start = buffer.data();

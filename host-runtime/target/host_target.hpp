@@ -5,7 +5,8 @@
 // (map references to map object addresses, helpers by id, struct xdp_md loads rewritten to
 // vm::XdpBuff, see link.hpp) -> executor. A frame runs in a buffer with the kernel's
 // XDP_PACKET_HEADROOM (256 bytes) before it and tailroom after it, so adjust_head/tail
-// behave as on a NIC; the ring-buffer records written during a run are that run's events.
+// behave as on a NIC (and as in BPF_PROG_TEST_RUN); the ring-buffer records written during a
+// run are that run's events, and data..data_end after it is the outcome's frame.
 #pragma once
 
 #include "common/target.hpp"
