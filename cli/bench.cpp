@@ -66,9 +66,7 @@ std::string kernel_engine()
 std::string dpdk_engine(const std::string &program, bool jit)
 {
     dpdk::DpdkOptions options{.jit = jit};
-    options.host_vm = [](const std::string &path, bool vm_jit) {
-        return host::load(path, vm_jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-    };
+    options.host_vm = host::load_vm;
     auto choice = dpdk::choose_engine(program, options);
     if (!choice) {
         return "unknown";

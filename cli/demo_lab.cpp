@@ -2,6 +2,7 @@
 // iproute2, and the leftovers of killed runs found by the pid in their names.
 #include "demo_lab.hpp"
 
+#include "common/shell.hpp"
 #include "xdp/xdp.hpp"
 
 #include <fcntl.h>
@@ -24,32 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Command {
-    int status = -1;
-    std::string output;
-};
-
-Command run(const std::string &command)
-{
-    Command result;
-    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) {
-        result.output = std::strerror(errno);
-        return result;
-    }
-    std::array<char, 4096> buffer{};
-    size_t got = 0;
-    while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        result.output.append(buffer.data(), got);
-    }
-    int status = pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
-
 Result<std::string> run_checked(const std::string &command)
 {
-    Command result = run(command);
+    ShellResult result = run_shell(command);
     if (result.status != 0) {
         std::string why = result.output.empty() ? fmt::format("exit {}", result.status) : result.output;
         return fail("demo setup", command, why);
@@ -82,11 +60,11 @@ bool is_leftover(const std::string &name)
 std::vector<std::string> remove_leftovers()
 {
     std::vector<std::string> removed;
-    std::istringstream names(run("ip netns list").output);
+    std::istringstream names(run_shell("ip netns list").output);
     std::string line;
     while (std::getline(names, line)) {
         std::string name = line.substr(0, line.find(' '));
-        if (is_leftover(name) && run("ip netns del " + name).status == 0) {
+        if (is_leftover(name) && run_shell("ip netns del " + name).status == 0) {
             removed.push_back("namespace " + name);
         }
     }
@@ -105,7 +83,7 @@ Lab::Lab() : prefix_(fmt::format("{}{}-", kPrefix, getpid())) {}
 Lab::~Lab()
 {
     for (auto it = namespaces_.rbegin(); it != namespaces_.rend(); ++it) {
-        run("ip netns del " + *it); // takes its veth ends, their peers and their XDP programs along
+        run_shell("ip netns del " + *it); // takes its veth ends, their peers and their XDP programs along
     }
 }
 

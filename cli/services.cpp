@@ -22,10 +22,7 @@ Result<std::unique_ptr<Service>> start_service(const std::string &target, const 
     }
     if (target == "dpdk" || target == "dpdk-interp") {
         // rte_bpf when its validator accepts the program; Harmony's VM on the same queues otherwise.
-        auto host_vm = [](const std::string &path, bool jit) {
-            return host::load(path, jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-        };
-        return dpdk::start_service(spec, target == "dpdk", host_vm);
+        return dpdk::start_service(spec, target == "dpdk", host::load_vm);
     }
     if (target == "host" || target == "host-interp") {
         return host::start_service(spec, target == "host" ? host::ExecMode::Jit : host::ExecMode::Interpreter);

@@ -49,9 +49,7 @@ Result<std::unique_ptr<LoadedProgram>> load_on_target(const std::string &target,
     if (target == "dpdk" || target == "dpdk-interp") {
         // rte_bpf when it accepts the program; Harmony's VM on the dpdk queues otherwise.
         dpdk::DpdkOptions options{.jit = target == "dpdk"};
-        options.host_vm = [](const std::string &path, bool jit) {
-            return host::load(path, jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-        };
+        options.host_vm = host::load_vm;
         return dpdk::load(program_path, options);
     }
     if (target == "host" || target == "host-interp") {

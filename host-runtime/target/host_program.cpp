@@ -248,4 +248,9 @@ Result<std::unique_ptr<LoadedProgram>> load(const std::string &object_path, Exec
     return load(object_path, mode, program_name, LoadOptions{});
 }
 
+Result<std::unique_ptr<LoadedProgram>> load_vm(const std::string &object_path, bool jit)
+{
+    return load(object_path, jit ? ExecMode::Jit : ExecMode::Interpreter);
+}
+
 } // namespace harmony::host

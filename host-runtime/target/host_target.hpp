@@ -31,6 +31,9 @@ Result<std::unique_ptr<LoadedProgram>> load(const std::string &object_path, Exec
                                             std::string_view program_name = {});
 Result<std::unique_ptr<LoadedProgram>> load(const std::string &object_path, ExecMode mode,
                                             std::string_view program_name, const LoadOptions &options);
+/// The object's first program on the JIT when `jit`, else on the interpreter: the shape of
+/// the dpdk target's fallback engine (dpdk::HostVmLoader).
+Result<std::unique_ptr<LoadedProgram>> load_vm(const std::string &object_path, bool jit);
 /// The same from an image already read.
 Result<std::unique_ptr<LoadedProgram>> load_image(ProgramImage image, ExecMode mode, std::string_view program_name,
                                                   const LoadOptions &options = {});

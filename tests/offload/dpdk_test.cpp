@@ -814,9 +814,7 @@ namespace {
 DpdkOptions with_host_vm(bool jit)
 {
     DpdkOptions options{.jit = jit};
-    options.host_vm = [](const std::string &path, bool vm_jit) {
-        return host::load(path, vm_jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-    };
+    options.host_vm = host::load_vm;
     return options;
 }
 

@@ -35,9 +35,7 @@ Result<std::unique_ptr<DpdkService>> start_dut(const Lab &lab, const std::string
     options.ingress = fmt::format("{}_{}a,iface=d0", driver, tag);
     options.egress = fmt::format("{}_{}b,iface=d1", driver, tag);
     options.both_directions = true;
-    options.program.host_vm = [](const std::string &path, bool jit) {
-        return host::load(path, jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-    };
+    options.program.host_vm = host::load_vm;
     InNamespace inside(lab.dut);
     return DpdkService::start(std::string(HARMONY_BPF_DIR) + "/dpi.bpf.o", options);
 }

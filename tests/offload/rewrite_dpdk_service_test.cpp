@@ -16,19 +16,15 @@ using namespace harmony::test;
 
 TEST_CASE("the dpdk service sends mbufs as rewrite.bpf.o left them", "[dpdk][service][rewrite]")
 {
-    if (geteuid() != 0 || access(kRewriteProgram.c_str(), R_OK) != 0) {
-        WARN("needs root and rewrite.bpf.o; skipping");
+    if (!live_rewrite_runs()) {
         return;
     }
     REQUIRE(dpdk::Eal::start(dpdk::EalOptions{.memory_mb = 256}).has_value());
     bool jit = GENERATE(true, false);
     RewriteBench bench("hfr-dpdk");
     InNamespace inside(bench.dut); // net_af_packet binds in the calling thread's namespace
-    auto host_vm = [](const std::string &path, bool vm_jit) {
-        return host::load(path, vm_jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-    };
     auto service = dpdk::start_service(ServiceSpec{.program = kRewriteProgram, .ingress = "in0", .egress = "out0"},
-                                       jit, host_vm);
+                                       jit, host::load_vm);
     INFO((service ? std::string() : service.error().message()));
     REQUIRE(service);
     check_live_rewrites();
@@ -38,8 +34,7 @@ TEST_CASE("the dpdk service sends mbufs as rewrite.bpf.o left them", "[dpdk][ser
 TEST_CASE("a UDP datagram to port 7 comes back to the client's socket through the dpdk service",
           "[dpdk][service][rewrite]")
 {
-    if (geteuid() != 0 || access(kRewriteProgram.c_str(), R_OK) != 0) {
-        WARN("needs root and rewrite.bpf.o; skipping");
+    if (!live_rewrite_runs()) {
         return;
     }
     REQUIRE(dpdk::Eal::start(dpdk::EalOptions{.memory_mb = 256}).has_value());
@@ -47,12 +42,9 @@ TEST_CASE("a UDP datagram to port 7 comes back to the client's socket through th
     // net_af_packet carries no offload header: a checksum left to offload would stay unfilled.
     lab.set_endpoint_offloads("tx off tso off gso off");
     InNamespace inside(lab.dut);
-    auto host_vm = [](const std::string &path, bool vm_jit) {
-        return host::load(path, vm_jit ? host::ExecMode::Jit : host::ExecMode::Interpreter);
-    };
     auto service = dpdk::start_service(
         ServiceSpec{.program = kRewriteProgram, .ingress = "d0", .egress = "d1", .both_directions = true}, true,
-        host_vm);
+        host::load_vm);
     INFO((service ? std::string() : service.error().message()));
     REQUIRE(service);
     check_udp_echo(lab);

@@ -1,6 +1,5 @@
 #include "process.hpp"
 
-#include <array>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -14,23 +13,6 @@ namespace harmony::test {
 bool harmony_built()
 {
     return access(kHarmony.c_str(), X_OK) == 0 && access(kDpi.c_str(), R_OK) == 0;
-}
-
-CommandResult run_command(const std::string &command)
-{
-    CommandResult result;
-    FILE *pipe = popen((command + " 2>&1").c_str(), "r");
-    if (!pipe) {
-        return result;
-    }
-    std::array<char, 4096> buffer{};
-    size_t got = 0;
-    while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
-        result.output.append(buffer.data(), got);
-    }
-    int status = pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
 }
 
 std::string read_file(const std::filesystem::path &path)

@@ -3,6 +3,8 @@
 // user would; plus where the harmony binary and the DPI program are.
 #pragma once
 
+#include "common/shell.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -17,14 +19,13 @@ inline const std::string kBlocklist = std::string(HARMONY_SOURCE_DIR) + "/tests/
 /// Whether the harmony binary and dpi.bpf.o are built (tests that run them skip otherwise).
 bool harmony_built();
 
-/// Output and exit status of a shell command.
-struct CommandResult {
-    int status = -1;
-    std::string output;
-};
+using CommandResult = ShellResult;
 
 /// Runs `command` with /bin/sh, stdout and stderr together.
-CommandResult run_command(const std::string &command);
+inline CommandResult run_command(const std::string &command)
+{
+    return run_shell(command);
+}
 
 std::string read_file(const std::filesystem::path &path);
 bool contains(const std::string &text, const std::string &part);

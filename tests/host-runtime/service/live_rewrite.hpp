@@ -30,6 +30,17 @@ namespace harmony::test {
 inline const std::string kRewriteProgram = std::string(HARMONY_BPF_DIR) + "/rewrite.bpf.o";
 inline const std::string kRewriteData = std::string(HARMONY_SOURCE_DIR) + "/tests/data/rewrite";
 
+/// Whether a live rewrite test can run here (root for namespaces, rewrite.bpf.o built);
+/// warns that it skips when not.
+inline bool live_rewrite_runs()
+{
+    if (geteuid() != 0 || access(kRewriteProgram.c_str(), R_OK) != 0) {
+        WARN("needs root and rewrite.bpf.o; skipping");
+        return false;
+    }
+    return true;
+}
+
 /// Indexes into rewrite.pcap (see gen_rewrite.py).
 constexpr size_t kEchoFrame = 0;   ///< UDP to port 7: comes back with everything swapped
 constexpr size_t kTaggedFrame = 3; ///< 802.1Q, VLAN 100: leaves untagged

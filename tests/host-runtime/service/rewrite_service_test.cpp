@@ -12,8 +12,7 @@ using namespace harmony::test;
 
 TEST_CASE("the host service sends frames as rewrite.bpf.o left them", "[host][service][rewrite]")
 {
-    if (geteuid() != 0 || access(kRewriteProgram.c_str(), R_OK) != 0) {
-        WARN("needs root and rewrite.bpf.o; skipping");
+    if (!live_rewrite_runs()) {
         return;
     }
     auto mode = GENERATE(host::ExecMode::Jit, host::ExecMode::Interpreter);
@@ -30,8 +29,7 @@ TEST_CASE("the host service sends frames as rewrite.bpf.o left them", "[host][se
 TEST_CASE("a UDP datagram to port 7 comes back to the client's socket through the host service",
           "[host][service][rewrite]")
 {
-    if (geteuid() != 0 || access(kRewriteProgram.c_str(), R_OK) != 0) {
-        WARN("needs root and rewrite.bpf.o; skipping");
+    if (!live_rewrite_runs()) {
         return;
     }
     // Checksum offload stays on: the echo keeps the frame's pending UDP checksum (the swap
