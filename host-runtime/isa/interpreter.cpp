@@ -224,15 +224,47 @@ inline uint64_t scalar(const uint64_t &v)
     return x;
 }
 
+/// An ALU operation chosen at run time (see run_rare).
+uint64_t alu_by_op(const Insn &i, uint64_t d, uint64_t s)
+{
+    switch (i.op) {
+#define HARMONY_ALU_CASE(op)                                                                                           \
+    case Op::op: return i.is64 ? alu64<Op::op>(d, s) : alu32<Op::op>(d, s);
+        HARMONY_ALU_OPS(HARMONY_ALU_CASE)
+#undef HARMONY_ALU_CASE
+    default: return d;
+    }
+}
+
+uint64_t byte_order(const Insn &i, uint64_t v)
+{
+    if (i.op == Op::Le) { // the host is little endian: only the truncation
+        return i.imm == 16 ? static_cast<uint16_t>(v) : i.imm == 32 ? u32(v) : v;
+    }
+    return byte_swap(v, i.imm);
+}
+
 enum class Rare { Continue, Stop };
 
-/// The instructions too rare to deserve a handler of their own; Stop ends the program
-/// with r0 (a failed legacy load) or with a fault already recorded.
+/// The instructions too rare to deserve a handler of their own, and those that write the
+/// pinned register (any but lddw); Stop ends the program with r0 (a failed legacy load) or
+/// with a fault already recorded.
 Rare run_rare(RunContext &context, size_t pc, uint64_t *reg)
 {
     const LinkedProgram &program = *context.code->source;
     const Insn &i = program.insns[pc];
+    if (i.op <= Op::Mov && i.op != Op::Neg) {
+        uint64_t source = i.src_is_reg ? reg[i.src] : static_cast<uint64_t>(static_cast<int64_t>(i.imm));
+        reg[i.dst] = alu_by_op(i, reg[i.dst], source);
+        return Rare::Continue;
+    }
     switch (i.op) {
+    case Op::Neg: reg[i.dst] = alu(i, 0 - reg[i.dst]); return Rare::Continue;
+    case Op::Le:
+    case Op::Be:
+    case Op::Bswap: reg[i.dst] = byte_order(i, reg[i.dst]); return Rare::Continue;
+    case Op::Load: reg[i.dst] = load(reg[i.src] + i.off, i.size); return Rare::Continue;
+    case Op::LoadSx: reg[i.dst] = sign_extend(load(reg[i.src] + i.off, i.size), i.size); return Rare::Continue;
     case Op::MovSx: reg[i.dst] = alu(i, sign_extend(reg[i.src], i.size)); return Rare::Continue;
     case Op::Atomic: atomic_at(i, reg); return Rare::Continue;
     case Op::LoadAbs:
@@ -284,13 +316,17 @@ uint64_t execute(RunContext &context, const threaded::Slot *start, const uint64_
 #undef HARMONY_CHAINED_FOR
 #undef HARMONY_CHAINED_LABELS
 #define HARMONY_PAIR_LABEL(F, S) &&F##_##S,
-#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_MEMORY_OPS_WITH(HARMONY_PAIR_LABEL, F)
-                        HARMONY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
+#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_BASED_MEMORY_OPS_WITH(HARMONY_PAIR_LABEL, F)
+                        HARMONY_BASED_MEMORY_OPS(HARMONY_THEN_MEMORY_FOR)
+                            HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
 #define HARMONY_STORE_THEN_MOVE_FOR(F) HARMONY_MOVES_WITH(HARMONY_PAIR_LABEL, F)
-                            HARMONY_STORES(HARMONY_STORE_THEN_MOVE_FOR)
+                                HARMONY_BASED_STORES(HARMONY_STORE_THEN_MOVE_FOR)
 #undef HARMONY_STORE_THEN_MOVE_FOR
 #undef HARMONY_THEN_MEMORY_FOR
 #undef HARMONY_PAIR_LABEL
+#define HARMONY_ONE_LABEL(name) &&name,
+                                    HARMONY_PINNED_SINGLES(HARMONY_ONE_LABEL)
+#undef HARMONY_ONE_LABEL
 #define HARMONY_CALL_THEN_LABEL(S) &&Call_##S,
                                 HARMONY_AFTER_CALL(HARMONY_CALL_THEN_LABEL)
 #undef HARMONY_CALL_THEN_LABEL
@@ -312,6 +348,11 @@ uint64_t execute(RunContext &context, const threaded::Slot *start, const uint64_
     Frame frames[kMaxFrames];
     int local_depth = 0;
     const Slot *ip = start;
+    // The bases of the Fp and Pin handlers, kept equal to reg[10] and reg[pinned] by every
+    // handler that can change those (CallLocal, Exit, MovPin64R/I, Generic).
+    uint64_t fp = frame_pointer;
+    const uint8_t pinned = context.code->pinned;
+    uint64_t pin = reg[pinned];
 
 #define DISPATCH() goto *ip->handler
 #define NEXT()                                                                                                         \
@@ -398,6 +439,32 @@ LdSx4:
     DST = sign_extend(load(ADDRESS(SRC_INDEX), 4), 4);
     NEXT();
 
+    // Loads and stores on a machine-register base (see HARMONY_KINDS_OF).
+#define HARMONY_BASE_Any(r) reg[r]
+#define HARMONY_BASE_Fp(r) fp
+#define HARMONY_BASE_Pin(r) pin
+#define HARMONY_LOAD(n, kind) DST = load(HARMONY_BASE_##kind(SRC_INDEX) + IMM, n)
+#define HARMONY_STORE(n, kind) store(HARMONY_BASE_##kind(DST_INDEX) + IMM, n, SRC)
+#define HARMONY_PINNED_HANDLERS(n, kind)                                                                               \
+    Ld##n##kind : HARMONY_LOAD(n, kind);                                                                               \
+    NEXT();                                                                                                            \
+    St##n##kind : HARMONY_STORE(n, kind);                                                                              \
+    NEXT();                                                                                                            \
+    StImm##n##kind : store(HARMONY_BASE_##kind(DST_INDEX) + OFF, n, IMM);                                              \
+    NEXT();
+#define HARMONY_PINNED_FOR_SIZE(n) HARMONY_PINNED_HANDLERS(n, Fp) HARMONY_PINNED_HANDLERS(n, Pin)
+    HARMONY_MEMORY_SIZES(HARMONY_PINNED_FOR_SIZE)
+#undef HARMONY_PINNED_FOR_SIZE
+#undef HARMONY_PINNED_HANDLERS
+MovPin64R:
+    pin = SRC;
+    DST = pin;
+    NEXT();
+MovPin64I:
+    pin = IMM;
+    DST = pin;
+    NEXT();
+
 LoadImm64:
     DST = static_cast<uint32_t>(ip->imm) | static_cast<uint64_t>(static_cast<uint32_t>(ip[1].imm)) << 32;
     ip += 2; // over the second slot
@@ -446,6 +513,7 @@ CallLocal:
         std::memcpy(f.callee_saved, &reg[6], sizeof f.callee_saved);
         f.frame_pointer = reg[10];
         reg[10] -= stack_size;
+        fp = reg[10];
     }
     ip += ip->imm + 1;
     DISPATCH();
@@ -457,6 +525,8 @@ Exit:
         Frame &f = frames[--local_depth];
         std::memcpy(&reg[6], f.callee_saved, sizeof f.callee_saved);
         reg[10] = f.frame_pointer;
+        fp = reg[10];
+        pin = reg[pinned];
         ip = f.return_to;
     }
     DISPATCH();
@@ -538,10 +608,30 @@ Exit:
 #define HARMONY_EFFECT_Ld2 DST = HARMONY_VALUE_Ld2
 #define HARMONY_EFFECT_Ld4 DST = HARMONY_VALUE_Ld4
 #define HARMONY_EFFECT_Ld8 DST = HARMONY_VALUE_Ld8
-#define HARMONY_EFFECT_St1 store(ADDRESS(DST_INDEX), 1, SRC)
-#define HARMONY_EFFECT_St2 store(ADDRESS(DST_INDEX), 2, SRC)
-#define HARMONY_EFFECT_St4 store(ADDRESS(DST_INDEX), 4, SRC)
-#define HARMONY_EFFECT_St8 store(ADDRESS(DST_INDEX), 8, SRC)
+#define HARMONY_EFFECT_Ld1Any HARMONY_LOAD(1, Any)
+#define HARMONY_EFFECT_Ld1Fp HARMONY_LOAD(1, Fp)
+#define HARMONY_EFFECT_Ld1Pin HARMONY_LOAD(1, Pin)
+#define HARMONY_EFFECT_Ld2Any HARMONY_LOAD(2, Any)
+#define HARMONY_EFFECT_Ld2Fp HARMONY_LOAD(2, Fp)
+#define HARMONY_EFFECT_Ld2Pin HARMONY_LOAD(2, Pin)
+#define HARMONY_EFFECT_Ld4Any HARMONY_LOAD(4, Any)
+#define HARMONY_EFFECT_Ld4Fp HARMONY_LOAD(4, Fp)
+#define HARMONY_EFFECT_Ld4Pin HARMONY_LOAD(4, Pin)
+#define HARMONY_EFFECT_Ld8Any HARMONY_LOAD(8, Any)
+#define HARMONY_EFFECT_Ld8Fp HARMONY_LOAD(8, Fp)
+#define HARMONY_EFFECT_Ld8Pin HARMONY_LOAD(8, Pin)
+#define HARMONY_EFFECT_St1Any HARMONY_STORE(1, Any)
+#define HARMONY_EFFECT_St1Fp HARMONY_STORE(1, Fp)
+#define HARMONY_EFFECT_St1Pin HARMONY_STORE(1, Pin)
+#define HARMONY_EFFECT_St2Any HARMONY_STORE(2, Any)
+#define HARMONY_EFFECT_St2Fp HARMONY_STORE(2, Fp)
+#define HARMONY_EFFECT_St2Pin HARMONY_STORE(2, Pin)
+#define HARMONY_EFFECT_St4Any HARMONY_STORE(4, Any)
+#define HARMONY_EFFECT_St4Fp HARMONY_STORE(4, Fp)
+#define HARMONY_EFFECT_St4Pin HARMONY_STORE(4, Pin)
+#define HARMONY_EFFECT_St8Any HARMONY_STORE(8, Any)
+#define HARMONY_EFFECT_St8Fp HARMONY_STORE(8, Fp)
+#define HARMONY_EFFECT_St8Pin HARMONY_STORE(8, Pin)
 #define HARMONY_EFFECT_Mov64R DST = HARMONY_VALUE_Mov64R
 #define HARMONY_EFFECT_Mov64I DST = HARMONY_VALUE_Mov64I
 #define HARMONY_EFFECT_Add64I DST = HARMONY_VALUE_Add64I
@@ -557,10 +647,10 @@ Exit:
     ++ip;                                                                                                              \
     HARMONY_EFFECT_##S;                                                                                                \
     NEXT();
-#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_MEMORY_OPS_WITH(HARMONY_PAIR, F)
-    HARMONY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
+#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_BASED_MEMORY_OPS_WITH(HARMONY_PAIR, F)
+    HARMONY_BASED_MEMORY_OPS(HARMONY_THEN_MEMORY_FOR) HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
 #define HARMONY_STORE_THEN_MOVE_FOR(F) HARMONY_MOVES_WITH(HARMONY_PAIR, F)
-    HARMONY_STORES(HARMONY_STORE_THEN_MOVE_FOR)
+    HARMONY_BASED_STORES(HARMONY_STORE_THEN_MOVE_FOR)
 #undef HARMONY_STORE_THEN_MOVE_FOR
 #undef HARMONY_THEN_MEMORY_FOR
 #undef HARMONY_PAIR
@@ -589,6 +679,7 @@ Generic:
     if (run_rare(context, static_cast<size_t>(ip - base), reg) == Rare::Stop) {
         return reg[0];
     }
+    pin = reg[pinned]; // translate sends every write of the pinned register here
     NEXT();
 
 #undef DISPATCH
@@ -656,6 +747,9 @@ Result<void> check_structure(const LinkedProgram &program)
         }
         if (i.op == Op::CallLocal && !lands(static_cast<int64_t>(pc) + 1 + i.imm)) {
             return refused(pc, fmt::format("local call to pc{:+d} lands outside the program", i.imm));
+        }
+        if (threaded::written_register(i) == 10) {
+            return refused(pc, "frame pointer is read only"); // as the kernel: the run loop keeps r10 in a register
         }
         if (i.op == Op::Call && (pc >= program.helper_by_slot.size() || !program.helper_by_slot[pc])) {
             return refused(pc, fmt::format("call to unresolved helper {}", i.imm));

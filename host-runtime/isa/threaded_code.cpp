@@ -114,8 +114,9 @@ int second_offset(Handler second)
 }
 
 #define HARMONY_ENTRY(h) h,
-constexpr Handler kThenMemoryFirsts[] = {HARMONY_THEN_MEMORY_FIRSTS(HARMONY_ENTRY)};
+constexpr Handler kNonMemoryFirsts[] = {HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_ENTRY)};
 constexpr Handler kMemoryOps[] = {HARMONY_MEMORY_OPS(HARMONY_ENTRY)};
+constexpr Handler kSingleMemoryOps[] = {HARMONY_MEMORY_OPS(HARMONY_ENTRY) StImm1, StImm2, StImm4, StImm8};
 constexpr Handler kStores[] = {HARMONY_STORES(HARMONY_ENTRY)};
 constexpr Handler kAfterCall[] = {HARMONY_AFTER_CALL(HARMONY_ENTRY)};
 #undef HARMONY_ENTRY
@@ -135,60 +136,148 @@ int index_in(const Handler (&list)[N], Handler h)
     return -1;
 }
 
-/// The pair from the families of HARMONY_THEN_MEMORY_FIRSTS, or -1.
-int straight_line_pair(Handler first, Handler second)
+/// Where a load or store takes its base from (see HARMONY_KINDS_OF).
+enum BaseKind { Any, Fp, Pin };
+constexpr int kBasedMemoryOps = std::size(kMemoryOps) * kBaseKinds;
+static_assert(St8Pin_St8Pin == Ld1Any_Ld1Any + kBasedMemoryOps * kBasedMemoryOps - 1);
+static_assert(Or64R_St8Pin == Mov64R_Ld1Any + std::size(kNonMemoryFirsts) * kBasedMemoryOps - 1);
+static_assert(St8Pin_Mov64I == St1Any_Mov64R + std::size(kStores) * kBaseKinds * 2 - 1);
+static_assert(StImm8Pin == Ld1Fp + std::size(kSingleMemoryOps) * (kBaseKinds - 1) - 1);
+static_assert(MovPin64R == StImm8Pin + 1);
+
+/// A handler and, for a load or store, where its base comes from.
+struct Based {
+    Handler handler;
+    BaseKind base = Any;
+};
+
+/// The straight-line pair of `first` then `second`, or -1.
+int straight_line_pair(Based first, Based second)
 {
-    if (int f = index_in(kThenMemoryFirsts, first), s = index_in(kMemoryOps, second); f >= 0 && s >= 0) {
-        return Ld1_Ld1 + f * static_cast<int>(std::size(kMemoryOps)) + s;
+    const int m1 = index_in(kMemoryOps, first.handler), m2 = index_in(kMemoryOps, second.handler);
+    const int based2 = m2 * kBaseKinds + second.base;
+    if (m1 >= 0 && m2 >= 0) {
+        return Ld1Any_Ld1Any + (m1 * kBaseKinds + first.base) * kBasedMemoryOps + based2;
     }
-    if (int f = index_in(kStores, first); f >= 0 && (second == Mov64R || second == Mov64I)) {
-        return St1_Mov64R + f * 2 + (second - Mov64R);
+    if (int f = index_in(kNonMemoryFirsts, first.handler); f >= 0 && m2 >= 0) {
+        return Mov64R_Ld1Any + f * kBasedMemoryOps + based2;
     }
-    if (int s = index_in(kAfterCall, second); first == Call && s >= 0) {
+    if (int f = index_in(kStores, first.handler); f >= 0 && (second.handler == Mov64R || second.handler == Mov64I)) {
+        return St1Any_Mov64R + (f * kBaseKinds + first.base) * 2 + (second.handler - Mov64R);
+    }
+    if (int s = index_in(kAfterCall, second.handler); first.handler == Call && s >= 0) {
         return Call_Mov64R + s;
     }
-    bool jump64 = first >= Jeq64R && first <= Jsle32I && (first - Jeq64R) % 4 < 2;
-    if (int s = index_in(kAfterJumpSeconds, second); jump64 && s >= 0) {
-        return Jeq64R_Mov64R + (first - Jeq64R) / 4 * kAfterJump * 2 + s * 2 + (first - Jeq64R) % 4;
+    const Handler jump = first.handler;
+    bool jump64 = jump >= Jeq64R && jump <= Jsle32I && (jump - Jeq64R) % 4 < 2;
+    if (int s = index_in(kAfterJumpSeconds, second.handler); jump64 && s >= 0) {
+        return Jeq64R_Mov64R + (jump - Jeq64R) / 4 * kAfterJump * 2 + s * 2 + (jump - Jeq64R) % 4;
     }
     return -1;
 }
 
-/// The superinstruction for `first` then `second`, or `first` when there is none;
+/// `first` alone: a load or store on a machine-register base runs on its pinned single.
+Handler single(Based first)
+{
+    int j = index_in(kSingleMemoryOps, first.handler);
+    return j < 0 || first.base == Any ? first.handler : static_cast<Handler>(Ld1Fp + j * 2 + (first.base - 1));
+}
+
+/// The superinstruction for `first` then `second`, or `first` alone when there is none;
 /// `chained` when the second writes (or compares) the register the first wrote.
-Handler fuse(Handler first, Handler second, bool chained)
+Handler fuse(Based first, Based second, bool chained)
 {
     if (int pair = straight_line_pair(first, second); pair >= 0) {
         return static_cast<Handler>(pair);
     }
-    int base = fused_base(first);
-    int offset = second_offset(second);
+    int base = fused_base(first.handler);
+    int offset = second_offset(second.handler);
     if (base < 0 || offset < 0) {
-        return first;
+        return single(first);
     }
     constexpr int kChainedDistance = Mov64R_Add64R_Chained - Mov64R_Add64R;
     return static_cast<Handler>(base + offset + (chained ? kChainedDistance : 0));
+}
+
+/// See Code::pinned: a callee-saved register, scored by the loads and stores based on it
+/// less twice its writes (those not by a move run on Generic).
+uint8_t pinned_register(const LinkedProgram &program)
+{
+    int score[11] = {}; // r0-r10
+    bool written_by_lddw[11] = {};
+    for (const Insn &i : program.insns) {
+        if (i.op == Op::Load || i.op == Op::LoadSx) {
+            score[i.src]++;
+        } else if (i.op == Op::Store || i.op == Op::StoreImm) {
+            score[i.dst]++;
+        }
+        if (int w = written_register(i); w >= 0) {
+            score[w] -= 2;
+            written_by_lddw[w] = written_by_lddw[w] || i.op == Op::LoadImm64;
+        }
+    }
+    uint8_t best = 0;
+    for (uint8_t r = 6; r <= 9; r++) {
+        if (!written_by_lddw[r] && score[r] > 0 && (best == 0 || score[r] > score[best])) {
+            best = r;
+        }
+    }
+    return best;
+}
+
+Handler writer_of_pinned(Handler h)
+{
+    return h == Mov64R ? MovPin64R : h == Mov64I ? MovPin64I : Generic;
+}
+
+BaseKind base_kind(const Insn &i, uint8_t pinned)
+{
+    bool memory = i.op == Op::Load || i.op == Op::LoadSx || i.op == Op::Store || i.op == Op::StoreImm;
+    uint8_t base = i.op == Op::Load || i.op == Op::LoadSx ? i.src : i.dst;
+    if (!memory) {
+        return Any;
+    }
+    return base == 10 ? Fp : pinned != 0 && base == pinned ? Pin : Any;
 }
 
 } // namespace
 
 Code translate(const LinkedProgram &program, const void *const *labels)
 {
-    Code code{.source = &program, .slots = {}};
+    Code code{.source = &program, .slots = {}, .pinned = pinned_register(program)};
     const size_t count = program.insns.size();
-    std::vector<Handler> handlers(count);
+    std::vector<Based> handlers(count);
     for (size_t pc = 0; pc < count; ++pc) {
-        handlers[pc] = handler_for(program.insns[pc]);
+        const Insn &i = program.insns[pc];
+        handlers[pc] = code.pinned != 0 && written_register(i) == code.pinned
+                           ? Based{writer_of_pinned(handler_for(i))}
+                           : Based{handler_for(i), base_kind(i, code.pinned)};
     }
     code.slots.reserve(count);
     for (size_t pc = 0; pc < count; ++pc) {
         const Insn &i = program.insns[pc];
         Handler h = pc + 1 < count ? fuse(handlers[pc], handlers[pc + 1], program.insns[pc + 1].dst == i.dst)
-                                   : handlers[pc];
+                                   : single(handlers[pc]);
         code.slots.push_back(
             Slot{.handler = labels[h], .dst = i.dst, .src = i.src, .off = i.off, .imm = immediate_for(program, pc)});
     }
     return code;
+}
+
+int written_register(const Insn &i)
+{
+    if (i.op <= Op::Bswap || i.op == Op::Load || i.op == Op::LoadSx || i.op == Op::LoadImm64) {
+        return i.dst; // ALU, moves, byte order, loads
+    }
+    switch (i.op) {
+    case Op::Atomic:
+        if (i.atomic == isa::AtomicOp::CmpXchg) {
+            return 0;
+        }
+        return i.atomic >= isa::AtomicOp::FetchAdd ? i.src : -1; // the fetching forms and xchg
+    case Op::LoadAbs: case Op::LoadInd: case Op::Call: case Op::CallReg: return 0;
+    default: return -1;
+    }
 }
 
 } // namespace harmony::vm::threaded
