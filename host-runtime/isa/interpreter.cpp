@@ -316,13 +316,7 @@ uint64_t execute(RunContext &context, const threaded::Slot *start, const uint64_
 #undef HARMONY_CHAINED_FOR
 #undef HARMONY_CHAINED_LABELS
 #define HARMONY_PAIR_LABEL(F, S) &&F##_##S,
-#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_BASED_MEMORY_OPS_WITH(HARMONY_PAIR_LABEL, F)
-                        HARMONY_BASED_MEMORY_OPS(HARMONY_THEN_MEMORY_FOR)
-                            HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
-#define HARMONY_STORE_THEN_MOVE_FOR(F) HARMONY_MOVES_WITH(HARMONY_PAIR_LABEL, F)
-                                HARMONY_BASED_STORES(HARMONY_STORE_THEN_MOVE_FOR)
-#undef HARMONY_STORE_THEN_MOVE_FOR
-#undef HARMONY_THEN_MEMORY_FOR
+                        HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR_LABEL)
 #undef HARMONY_PAIR_LABEL
 #define HARMONY_ONE_LABEL(name) &&name,
                                     HARMONY_PINNED_SINGLES(HARMONY_ONE_LABEL)
@@ -439,7 +433,7 @@ LdSx4:
     DST = sign_extend(load(ADDRESS(SRC_INDEX), 4), 4);
     NEXT();
 
-    // Loads and stores on a machine-register base (see HARMONY_KINDS_OF).
+    // Loads and stores on a machine-register base (see HARMONY_KINDS_OF_WITH).
 #define HARMONY_BASE_Any(r) reg[r]
 #define HARMONY_BASE_Fp(r) fp
 #define HARMONY_BASE_Pin(r) pin
@@ -647,12 +641,7 @@ Exit:
     ++ip;                                                                                                              \
     HARMONY_EFFECT_##S;                                                                                                \
     NEXT();
-#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_BASED_MEMORY_OPS_WITH(HARMONY_PAIR, F)
-    HARMONY_BASED_MEMORY_OPS(HARMONY_THEN_MEMORY_FOR) HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
-#define HARMONY_STORE_THEN_MOVE_FOR(F) HARMONY_MOVES_WITH(HARMONY_PAIR, F)
-    HARMONY_BASED_STORES(HARMONY_STORE_THEN_MOVE_FOR)
-#undef HARMONY_STORE_THEN_MOVE_FOR
-#undef HARMONY_THEN_MEMORY_FOR
+    HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR)
 #undef HARMONY_PAIR
     // A jump that falls through runs the next instruction before dispatching again.
 #define HARMONY_JUMP_THEN(op, S)                                                                                       \

@@ -136,7 +136,7 @@ int index_in(const Handler (&list)[N], Handler h)
     return -1;
 }
 
-/// Where a load or store takes its base from (see HARMONY_KINDS_OF).
+/// Where a load or store takes its base from (see HARMONY_KINDS_OF_WITH).
 enum BaseKind { Any, Fp, Pin };
 constexpr int kBasedMemoryOps = std::size(kMemoryOps) * kBaseKinds;
 static_assert(St8Pin_St8Pin == Ld1Any_Ld1Any + kBasedMemoryOps * kBasedMemoryOps - 1);

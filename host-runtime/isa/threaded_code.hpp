@@ -49,22 +49,37 @@ namespace harmony::vm::threaded {
 /// stores of parsing code are based on one of the two (dpi.bpf.o: 130 of 188 per packet),
 /// and the run loop is bound by loads: a base read from the register file is one more load,
 /// and one more step in the chain from the operand word to the memory access.
-#define HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(X)                                                                        \
-    X(Mov64R) X(Mov64I) X(Add64I) X(And64I) X(Or64I) X(Xor64I) X(Lsh64I) X(Rsh64I) X(Add64R) X(Or64R)
+#define HARMONY_NONMEMORY_FIRSTS_CARRYING(Y, X)                                                                        \
+    Y(X, Mov64R) Y(X, Mov64I) Y(X, Add64I) Y(X, And64I) Y(X, Or64I) Y(X, Xor64I) Y(X, Lsh64I) Y(X, Rsh64I)             \
+    Y(X, Add64R) Y(X, Or64R)
+#define HARMONY_APPLY(X, F) X(F)
+#define HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(X) HARMONY_NONMEMORY_FIRSTS_CARRYING(HARMONY_APPLY, X)
 #define HARMONY_MEMORY_OPS(X) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(St1) X(St2) X(St4) X(St8)
 #define HARMONY_STORES(X) X(St1) X(St2) X(St4) X(St8)
-/// Every load and store (and, for singles, store of an immediate) with each base kind.
-#define HARMONY_KINDS_OF(X, op) X(op##Any) X(op##Fp) X(op##Pin)
+/// A load or store `op` with each base kind, as X(F, opKind); Y(X, opKind) for the outer
+/// loop of a pair family (the preprocessor expands no macro inside itself).
 #define HARMONY_KINDS_OF_WITH(X, F, op) X(F, op##Any) X(F, op##Fp) X(F, op##Pin)
-#define HARMONY_BASED_MEMORY_OPS(X)                                                                                    \
-    HARMONY_KINDS_OF(X, Ld1) HARMONY_KINDS_OF(X, Ld2) HARMONY_KINDS_OF(X, Ld4) HARMONY_KINDS_OF(X, Ld8)                \
-    HARMONY_KINDS_OF(X, St1) HARMONY_KINDS_OF(X, St2) HARMONY_KINDS_OF(X, St4) HARMONY_KINDS_OF(X, St8)
+#define HARMONY_KINDS_CARRYING(Y, X, op) Y(X, op##Any) Y(X, op##Fp) Y(X, op##Pin)
 #define HARMONY_BASED_MEMORY_OPS_WITH(X, F)                                                                            \
     HARMONY_KINDS_OF_WITH(X, F, Ld1) HARMONY_KINDS_OF_WITH(X, F, Ld2) HARMONY_KINDS_OF_WITH(X, F, Ld4)                 \
     HARMONY_KINDS_OF_WITH(X, F, Ld8) HARMONY_KINDS_OF_WITH(X, F, St1) HARMONY_KINDS_OF_WITH(X, F, St2)                 \
     HARMONY_KINDS_OF_WITH(X, F, St4) HARMONY_KINDS_OF_WITH(X, F, St8)
-#define HARMONY_BASED_STORES(X)                                                                                        \
-    HARMONY_KINDS_OF(X, St1) HARMONY_KINDS_OF(X, St2) HARMONY_KINDS_OF(X, St4) HARMONY_KINDS_OF(X, St8)
+#define HARMONY_MOVES_WITH(X, F) X(F, Mov64R) X(F, Mov64I)
+/// Every straight-line pair above but the jump and call ones, as X(F, S), in handler order:
+/// load/store then load/store, move/ALU then load/store, store then move. One list for the
+/// enum, the run loop's label table and its handlers.
+#define HARMONY_STRAIGHT_LINE_PAIRS(X)                                                                                 \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, Ld1)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, Ld2)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, Ld4)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, Ld8)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, St1)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, St2)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, St4)                                                      \
+    HARMONY_KINDS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X, St8)                                                      \
+    HARMONY_NONMEMORY_FIRSTS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X)                                                \
+    HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St1) HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St2)              \
+    HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St4) HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St8)
 /// Single loads and stores on a machine-register base (Any is the plain handler), and the
 /// moves into the pinned register, which update its machine-register copy too.
 #define HARMONY_PINNED_SINGLES(X)                                                                                      \
@@ -72,7 +87,6 @@ namespace harmony::vm::threaded {
     X(St2Pin) X(St4Fp) X(St4Pin) X(St8Fp) X(St8Pin) X(StImm1Fp) X(StImm1Pin) X(StImm2Fp) X(StImm2Pin) X(StImm4Fp)    \
     X(StImm4Pin) X(StImm8Fp) X(StImm8Pin) X(MovPin64R) X(MovPin64I)
 constexpr int kBaseKinds = 3;
-#define HARMONY_MOVES_WITH(X, F) X(F, Mov64R) X(F, Mov64I)
 #define HARMONY_AFTER_JUMP_WITH(X, op)                                                                                 \
     X(op, Mov64R) X(op, Mov64I) X(op, Ld1) X(op, Ld2) X(op, Ld4) X(op, Ld8)
 constexpr int kAfterJump = 6; ///< seconds per jump in HARMONY_AFTER_JUMP_WITH
@@ -99,12 +113,7 @@ enum Handler : uint16_t {
 #undef HARMONY_CHAINED_FOR
 #undef HARMONY_CHAINED_PAIR
 #define HARMONY_PAIR(F, S) F##_##S,
-#define HARMONY_THEN_MEMORY_FOR(F) HARMONY_BASED_MEMORY_OPS_WITH(HARMONY_PAIR, F)
-    HARMONY_BASED_MEMORY_OPS(HARMONY_THEN_MEMORY_FOR) HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_THEN_MEMORY_FOR)
-#define HARMONY_STORE_THEN_MOVE_FOR(F) HARMONY_MOVES_WITH(HARMONY_PAIR, F)
-    HARMONY_BASED_STORES(HARMONY_STORE_THEN_MOVE_FOR)
-#undef HARMONY_STORE_THEN_MOVE_FOR
-#undef HARMONY_THEN_MEMORY_FOR
+    HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR)
 #undef HARMONY_PAIR
 #define HARMONY_ONE(name) name,
     HARMONY_PINNED_SINGLES(HARMONY_ONE)
