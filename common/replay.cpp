@@ -50,11 +50,6 @@ Result<ReplayLine> replay_line(size_t index, const PacketOutcome &outcome)
 
 namespace {
 
-bool sent_on(uint32_t action)
-{
-    return action == XDP_PASS || action == XDP_TX || action == XDP_REDIRECT;
-}
-
 Result<void> replay_into(LoadedProgram &program, const std::vector<Bytes> &frames,
                          const std::function<void(size_t, size_t)> &progress, ReplayRun &run, bool keep_sent)
 {
@@ -69,7 +64,7 @@ Result<void> replay_into(LoadedProgram &program, const std::vector<Bytes> &frame
             return std::unexpected(line.error());
         }
         run.lines.push_back(std::move(*line));
-        if (keep_sent && sent_on(outcome->action)) {
+        if (keep_sent && outcome->sends_frame_on()) {
             run.sent.push_back(std::move(outcome->frame));
         }
         if (progress && (i % 256 == 0 || i + 1 == frames.size())) {

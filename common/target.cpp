@@ -1,8 +1,14 @@
 #include "target.hpp"
 
 #include <chrono>
+#include <linux/bpf.h>
 
 namespace harmony {
+
+bool PacketOutcome::sends_frame_on() const
+{
+    return action == XDP_PASS || action == XDP_TX || action == XDP_REDIRECT;
+}
 
 Result<double> LoadedProgram::time_per_run(ByteView frame, uint32_t repeat)
 {

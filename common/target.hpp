@@ -50,6 +50,9 @@ struct PacketOutcome {
     uint32_t action = 0; ///< XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT
     std::vector<Bytes> events;
     Bytes frame;
+
+    /// Whether the action sends the frame on (PASS, TX, REDIRECT).
+    bool sends_frame_on() const;
 };
 
 /// A program loaded on one target, ready to process frames offline (replay, bench).

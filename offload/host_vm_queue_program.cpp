@@ -13,11 +13,6 @@
 namespace harmony::dpdk {
 namespace {
 
-bool sent_on(uint32_t action)
-{
-    return action == XDP_PASS || action == XDP_TX || action == XDP_REDIRECT;
-}
-
 class HostVmQueueProgram : public QueueProgram {
 public:
     HostVmQueueProgram(std::unique_ptr<LoadedProgram> program, DpdkEngineChoice choice)
@@ -30,7 +25,7 @@ public:
         for (uint16_t i = 0; i < count; ++i) {
             auto outcome = program_->run(frame_of(mbufs[i]));
             actions[i] = outcome ? outcome->action : 0; // a failed run is XDP_ABORTED
-            if (outcome && sent_on(outcome->action) && !set_mbuf_frame(mbufs[i], outcome->frame)) {
+            if (outcome && outcome->sends_frame_on() && !set_mbuf_frame(mbufs[i], outcome->frame)) {
                 actions[i] = XDP_ABORTED; // the mbuf cannot hold what the program made of it
             }
         }
