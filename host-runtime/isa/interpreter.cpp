@@ -318,6 +318,9 @@ uint64_t execute(RunContext &context, const threaded::Slot *start, const uint64_
 #define HARMONY_PAIR_LABEL(F, S) &&F##_##S,
                         HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR_LABEL)
 #undef HARMONY_PAIR_LABEL
+#define HARMONY_CHAINED_STORE_LABEL(F, S) &&F##_##S##_Chained,
+                            HARMONY_VALUE_CHAINED_STORES(HARMONY_CHAINED_STORE_LABEL)
+#undef HARMONY_CHAINED_STORE_LABEL
 #define HARMONY_ONE_LABEL(name) &&name,
                                     HARMONY_PINNED_SINGLES(HARMONY_ONE_LABEL)
 #undef HARMONY_ONE_LABEL
@@ -643,6 +646,42 @@ Exit:
     NEXT();
     HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR)
 #undef HARMONY_PAIR
+    // Value-chained stores: HARMONY_VALUE_F for the based loads, HARMONY_STORE_S(v) stores v.
+#define HARMONY_VALUE_Ld1Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 1)
+#define HARMONY_VALUE_Ld1Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 1)
+#define HARMONY_VALUE_Ld1Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 1)
+#define HARMONY_VALUE_Ld2Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 2)
+#define HARMONY_VALUE_Ld2Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 2)
+#define HARMONY_VALUE_Ld2Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 2)
+#define HARMONY_VALUE_Ld4Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 4)
+#define HARMONY_VALUE_Ld4Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 4)
+#define HARMONY_VALUE_Ld4Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 4)
+#define HARMONY_VALUE_Ld8Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 8)
+#define HARMONY_VALUE_Ld8Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 8)
+#define HARMONY_VALUE_Ld8Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 8)
+#define HARMONY_STORE_OF(n, kind, v) store(HARMONY_BASE_##kind(DST_INDEX) + IMM, n, v)
+#define HARMONY_STORE_St1Any(v) HARMONY_STORE_OF(1, Any, v)
+#define HARMONY_STORE_St1Fp(v) HARMONY_STORE_OF(1, Fp, v)
+#define HARMONY_STORE_St1Pin(v) HARMONY_STORE_OF(1, Pin, v)
+#define HARMONY_STORE_St2Any(v) HARMONY_STORE_OF(2, Any, v)
+#define HARMONY_STORE_St2Fp(v) HARMONY_STORE_OF(2, Fp, v)
+#define HARMONY_STORE_St2Pin(v) HARMONY_STORE_OF(2, Pin, v)
+#define HARMONY_STORE_St4Any(v) HARMONY_STORE_OF(4, Any, v)
+#define HARMONY_STORE_St4Fp(v) HARMONY_STORE_OF(4, Fp, v)
+#define HARMONY_STORE_St4Pin(v) HARMONY_STORE_OF(4, Pin, v)
+#define HARMONY_STORE_St8Any(v) HARMONY_STORE_OF(8, Any, v)
+#define HARMONY_STORE_St8Fp(v) HARMONY_STORE_OF(8, Fp, v)
+#define HARMONY_STORE_St8Pin(v) HARMONY_STORE_OF(8, Pin, v)
+#define HARMONY_CHAINED_STORE(F, S)                                                                                    \
+    F##_##S##_Chained : {                                                                                              \
+        const uint64_t first = HARMONY_VALUE_##F;                                                                      \
+        DST = first;                                                                                                   \
+        ++ip;                                                                                                          \
+        HARMONY_STORE_##S(first);                                                                                      \
+    }                                                                                                                  \
+    NEXT();
+    HARMONY_VALUE_CHAINED_STORES(HARMONY_CHAINED_STORE)
+#undef HARMONY_CHAINED_STORE
     // A jump that falls through runs the next instruction before dispatching again.
 #define HARMONY_JUMP_THEN(op, S)                                                                                       \
     op##64R_##S : if (jump64<Op::op>(DST, SRC)) {                                                                      \

@@ -142,6 +142,8 @@ constexpr int kBasedMemoryOps = std::size(kMemoryOps) * kBaseKinds;
 static_assert(St8Pin_St8Pin == Ld1Any_Ld1Any + kBasedMemoryOps * kBasedMemoryOps - 1);
 static_assert(Or64R_St8Pin == Mov64R_Ld1Any + std::size(kNonMemoryFirsts) * kBasedMemoryOps - 1);
 static_assert(St8Pin_Mov64I == St1Any_Mov64R + std::size(kStores) * kBaseKinds * 2 - 1);
+static_assert(Or64R_St8Pin_Chained ==
+              Ld1Any_St1Any_Chained + (4 * kBaseKinds + std::size(kNonMemoryFirsts)) * kBaseKinds * 4 - 1);
 static_assert(StImm8Pin == Ld1Fp + std::size(kSingleMemoryOps) * (kBaseKinds - 1) - 1);
 static_assert(MovPin64R == StImm8Pin + 1);
 
@@ -151,9 +153,28 @@ struct Based {
     BaseKind base = Any;
 };
 
-/// The straight-line pair of `first` then `second`, or -1.
-int straight_line_pair(Based first, Based second)
+/// The pair of `first`, which writes a register, then a store of that register, or -1.
+int value_chained_store(Based first, Based second)
 {
+    constexpr int kLoads = 4; // the first four of kMemoryOps
+    const int load = index_in(kMemoryOps, first.handler), other = index_in(kNonMemoryFirsts, first.handler);
+    const int f = load >= 0 && load < kLoads ? load * kBaseKinds + first.base
+                  : other >= 0               ? kLoads * kBaseKinds + other
+                                             : -1;
+    const int s = index_in(kStores, second.handler);
+    if (f < 0 || s < 0) {
+        return -1;
+    }
+    return Ld1Any_St1Any_Chained + (f * static_cast<int>(std::size(kStores)) + s) * kBaseKinds + second.base;
+}
+
+/// The straight-line pair of `first` then `second`, or -1; `value_chained` when the second
+/// stores the register the first writes.
+int straight_line_pair(Based first, Based second, bool value_chained)
+{
+    if (int chained = value_chained ? value_chained_store(first, second) : -1; chained >= 0) {
+        return chained;
+    }
     const int m1 = index_in(kMemoryOps, first.handler), m2 = index_in(kMemoryOps, second.handler);
     const int based2 = m2 * kBaseKinds + second.base;
     if (m1 >= 0 && m2 >= 0) {
@@ -185,9 +206,9 @@ Handler single(Based first)
 
 /// The superinstruction for `first` then `second`, or `first` alone when there is none;
 /// `chained` when the second writes (or compares) the register the first wrote.
-Handler fuse(Based first, Based second, bool chained)
+Handler fuse(Based first, Based second, bool chained, bool value_chained)
 {
-    if (int pair = straight_line_pair(first, second); pair >= 0) {
+    if (int pair = straight_line_pair(first, second, value_chained); pair >= 0) {
         return static_cast<Handler>(pair);
     }
     int base = fused_base(first.handler);
@@ -256,8 +277,11 @@ Code translate(const LinkedProgram &program, const void *const *labels)
     code.slots.reserve(count);
     for (size_t pc = 0; pc < count; ++pc) {
         const Insn &i = program.insns[pc];
-        Handler h = pc + 1 < count ? fuse(handlers[pc], handlers[pc + 1], program.insns[pc + 1].dst == i.dst)
-                                   : single(handlers[pc]);
+        Handler h = single(handlers[pc]);
+        if (pc + 1 < count) {
+            const Insn &next = program.insns[pc + 1];
+            h = fuse(handlers[pc], handlers[pc + 1], next.dst == i.dst, next.op == Op::Store && next.src == i.dst);
+        }
         code.slots.push_back(
             Slot{.handler = labels[h], .dst = i.dst, .src = i.src, .off = i.off, .imm = immediate_for(program, pc)});
     }

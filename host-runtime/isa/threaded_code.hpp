@@ -80,6 +80,16 @@ namespace harmony::vm::threaded {
     HARMONY_NONMEMORY_FIRSTS_CARRYING(HARMONY_BASED_MEMORY_OPS_WITH, X)                                                \
     HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St1) HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St2)              \
     HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St4) HARMONY_KINDS_CARRYING(HARMONY_MOVES_WITH, X, St8)
+/// The same pairs of a first that writes a register and a store of that register, as
+/// X(F, S): the stored value flows in a machine register instead of being read back from
+/// the register file just written (clang's copies: load a field, store it elsewhere).
+#define HARMONY_STORES_WITH(X, F)                                                                                      \
+    HARMONY_KINDS_OF_WITH(X, F, St1) HARMONY_KINDS_OF_WITH(X, F, St2) HARMONY_KINDS_OF_WITH(X, F, St4)                 \
+    HARMONY_KINDS_OF_WITH(X, F, St8)
+#define HARMONY_VALUE_CHAINED_STORES(X)                                                                                \
+    HARMONY_KINDS_CARRYING(HARMONY_STORES_WITH, X, Ld1) HARMONY_KINDS_CARRYING(HARMONY_STORES_WITH, X, Ld2)            \
+    HARMONY_KINDS_CARRYING(HARMONY_STORES_WITH, X, Ld4) HARMONY_KINDS_CARRYING(HARMONY_STORES_WITH, X, Ld8)            \
+    HARMONY_NONMEMORY_FIRSTS_CARRYING(HARMONY_STORES_WITH, X)
 /// Single loads and stores on a machine-register base (Any is the plain handler), and the
 /// moves into the pinned register, which update its machine-register copy too.
 #define HARMONY_PINNED_SINGLES(X)                                                                                      \
@@ -115,6 +125,9 @@ enum Handler : uint16_t {
 #define HARMONY_PAIR(F, S) F##_##S,
     HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR)
 #undef HARMONY_PAIR
+#define HARMONY_CHAINED_STORE(F, S) F##_##S##_Chained,
+    HARMONY_VALUE_CHAINED_STORES(HARMONY_CHAINED_STORE)
+#undef HARMONY_CHAINED_STORE
 #define HARMONY_ONE(name) name,
     HARMONY_PINNED_SINGLES(HARMONY_ONE)
 #undef HARMONY_ONE
