@@ -262,7 +262,7 @@ Result<double> KernelProgram::time_per_run(ByteView frame, uint32_t repeat)
         return 0.0;
     }
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.data(), .data_size_in = static_cast<uint32_t>(frame.size()),
-                .repeat = repeat);
+                .repeat = static_cast<int>(repeat));
     if (bpf_prog_test_run_opts(program_fd(), &opts) != 0) {
         return std::unexpected(kernel_error("time", fmt::format("prog '{}'", bpf_program__name(program_)), errno));
     }
