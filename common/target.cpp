@@ -10,6 +10,11 @@ bool PacketOutcome::sends_frame_on() const
     return action == XDP_PASS || action == XDP_TX || action == XDP_REDIRECT;
 }
 
+Result<PacketOutcome> LoadedProgram::run_in_place(FrameInPlace &)
+{
+    return fail("run a frame in place", std::string(target()), "this target runs copies of frames only");
+}
+
 Result<double> LoadedProgram::time_per_run(ByteView frame, uint32_t repeat)
 {
     if (repeat == 0) {

@@ -55,6 +55,15 @@ struct PacketOutcome {
     bool sends_frame_on() const;
 };
 
+/// A frame where a NIC received it: bytes `data`..`data_end` of a buffer that has headroom
+/// from `start` and tailroom up to `end`.
+struct FrameInPlace {
+    uint8_t *start = nullptr;
+    uint8_t *data = nullptr;
+    uint8_t *data_end = nullptr;
+    uint8_t *end = nullptr;
+};
+
 /// A program loaded on one target, ready to process frames offline (replay, bench).
 class LoadedProgram {
 public:
@@ -67,6 +76,11 @@ public:
     /// Runs `frame` `repeat` times back to back and returns the mean nanoseconds per run;
     /// targets that can time inside their own loop (BPF_PROG_TEST_RUN) override this.
     virtual Result<double> time_per_run(ByteView frame, uint32_t repeat);
+    /// Runs the program on `frame` where it lies, as a driver runs XDP on its receive
+    /// buffer: the program's stores change the buffer, adjust_head/tail move `frame`'s
+    /// data and data_end, and the outcome's frame stays empty. Only the host VM can (the
+    /// others fail): it serves the dpdk target's queues without copying each frame.
+    virtual Result<PacketOutcome> run_in_place(FrameInPlace &frame);
 };
 
 } // namespace harmony

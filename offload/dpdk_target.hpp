@@ -20,8 +20,9 @@
 namespace harmony::dpdk {
 
 /// Loads an object on Harmony's host target (maps, helpers, ring buffer) for programs
-/// rte_bpf refuses; `jit` picks the VM's JIT or interpreter. Supplied by whoever links
-/// the host runtime (the CLI), so the dpdk library does not depend on it.
+/// rte_bpf refuses; `jit` picks the VM's JIT or interpreter. Its programs run frames in
+/// place (LoadedProgram::run_in_place). Supplied by whoever links the host runtime (the
+/// CLI), so the dpdk library does not depend on it.
 using HostVmLoader = std::function<Result<std::unique_ptr<LoadedProgram>>(const std::string &object_path, bool jit)>;
 
 struct DpdkOptions {

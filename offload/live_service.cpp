@@ -24,18 +24,23 @@ public:
     }
 
     std::string_view target() const override { return program_->target(); }
-    Result<PacketOutcome> run(ByteView frame) override
+    Result<PacketOutcome> run(ByteView frame) override { return passing_events_on(program_->run(frame)); }
+    Result<PacketOutcome> run_in_place(FrameInPlace &frame) override
     {
-        auto outcome = program_->run(frame);
-        if (outcome && !outcome->events.empty()) {
-            events_->push(std::move(outcome->events));
-        }
-        return outcome;
+        return passing_events_on(program_->run_in_place(frame));
     }
     Map *map(std::string_view name) override { return program_->map(name); }
     std::vector<Map *> maps() override { return program_->maps(); }
 
 private:
+    Result<PacketOutcome> passing_events_on(Result<PacketOutcome> outcome)
+    {
+        if (outcome && !outcome->events.empty()) {
+            events_->push(std::move(outcome->events));
+        }
+        return outcome;
+    }
+
     std::unique_ptr<LoadedProgram> program_;
     std::shared_ptr<EventQueue> events_;
 };

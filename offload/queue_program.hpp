@@ -41,12 +41,8 @@ public:
     virtual std::vector<Map *> maps() { return {}; }
 };
 
-/// Makes the (single-segment) mbuf hold `frame`: its data offset and length moved as
-/// adjust_head/tail would (rte_pktmbuf_prepend/adj/append/trim), then the bytes.
-Result<void> set_mbuf_frame(rte_mbuf *mbuf, ByteView frame);
-
 /// Runs a program loaded on Harmony's host target (its maps, helpers and ring buffer) on
-/// DPDK queues: each mbuf's bytes go through `program`.
+/// DPDK queues, on each mbuf's own buffer (LoadedProgram::run_in_place).
 std::unique_ptr<QueueProgram> run_on_queue(std::unique_ptr<LoadedProgram> program, DpdkEngineChoice choice);
 
 } // namespace harmony::dpdk

@@ -85,14 +85,19 @@ public:
     Result<PacketOutcome> run(ByteView frame) override
     {
         vm::XdpBuff xdp = frame_buffer(frame);
-        uint64_t r0 = executor_->run(&xdp, 0);
-        PacketOutcome outcome;
-        outcome.action = r0 > XDP_REDIRECT ? uint32_t(XDP_ABORTED) : static_cast<uint32_t>(r0); // unknown action: aborted
-        drain_events(outcome.events);
-        if (const std::string &fault = vm::current_run().fault; !fault.empty()) {
-            return fail("run", "program '" + image_.programs[entry_].name + "'", fault);
+        auto outcome = run_on(xdp);
+        if (outcome) {
+            outcome->frame.assign(xdp.data, xdp.data_end); // after its stores and adjust_head/tail
         }
-        outcome.frame.assign(xdp.data, xdp.data_end); // after its stores and adjust_head/tail
+        return outcome;
+    }
+
+    Result<PacketOutcome> run_in_place(FrameInPlace &frame) override
+    {
+        vm::XdpBuff xdp = xdp_buff(frame.start, frame.data, frame.data_end, frame.end);
+        auto outcome = run_on(xdp);
+        frame.data = xdp.data;
+        frame.data_end = xdp.data_end;
         return outcome;
     }
 
@@ -142,6 +147,30 @@ private:
     size_t entry_ = 0;
     std::unique_ptr<vm::Executor> executor_;
 
+    Result<PacketOutcome> run_on(vm::XdpBuff &xdp)
+    {
+        uint64_t r0 = executor_->run(&xdp, 0);
+        PacketOutcome outcome;
+        outcome.action = r0 > XDP_REDIRECT ? uint32_t(XDP_ABORTED) : static_cast<uint32_t>(r0); // unknown action: aborted
+        drain_events(outcome.events);
+        if (const std::string &fault = vm::current_run().fault; !fault.empty()) {
+            return fail("run", "program '" + image_.programs[entry_].name + "'", fault);
+        }
+        return outcome;
+    }
+
+    static vm::XdpBuff xdp_buff(uint8_t *start, uint8_t *data, uint8_t *data_end, uint8_t *end)
+    {
+        vm::XdpBuff xdp;
+        xdp.data_hard_start = start;
+        xdp.data = data;
+        xdp.data_end = data_end;
+        xdp.data_meta = data;
+        xdp.frame_end = end;
+        xdp.ingress_ifindex = 1;
+        return xdp;
+    }
+
     /// The frame in this thread's buffer, with the kernel's headroom and tailroom.
     static vm::XdpBuff frame_buffer(ByteView frame)
     {
@@ -152,14 +181,8 @@ private:
         // reads the same, and no run sees what an earlier one wrote into the headroom.
         std::memset(buffer.data(), 0, kHeadroom);
         std::memcpy(buffer.data() + kHeadroom, frame.data(), frame.size());
-        vm::XdpBuff xdp;
-        xdp.data_hard_start = buffer.data();
-        xdp.data = buffer.data() + kHeadroom;
-        xdp.data_end = xdp.data + frame.size();
-        xdp.data_meta = xdp.data;
-        xdp.frame_end = xdp.data + room;
-        xdp.ingress_ifindex = 1;
-        return xdp;
+        uint8_t *data = buffer.data() + kHeadroom;
+        return xdp_buff(buffer.data(), data, data + frame.size(), data + room);
     }
 
     void drain_events(std::vector<Bytes> &events)

@@ -6,7 +6,9 @@
 // vm::XdpBuff, see link.hpp) -> executor. A frame runs in a buffer with the kernel's
 // XDP_PACKET_HEADROOM (256 bytes) before it and tailroom after it, so adjust_head/tail
 // behave as on a NIC (and as in BPF_PROG_TEST_RUN); the ring-buffer records written during a
-// run are that run's events, and data..data_end after it is the outcome's frame.
+// run are that run's events, and data..data_end after it is the outcome's frame. Through
+// run_in_place a frame runs where it lies instead, within that buffer's own headroom and
+// tailroom (the dpdk target's mbufs).
 #pragma once
 
 #include "common/target.hpp"

@@ -93,6 +93,34 @@ TEST_CASE("host target runs a program with maps, helpers and events", "[host][ta
         CHECK(only_event(run(*program, frame(kShrink, 60))).length == 56);
         CHECK(only_event(run(*program, frame(kPush, 60))).length == 76);
     }
+    SECTION("in place, as on a NIC buffer: the same outcome, the frame's bounds moved")
+    {
+        for (uint8_t command : {kPass, kShrink, kPush}) {
+            INFO("command " << int(command));
+            const Bytes f = frame(command, 60);
+            PacketOutcome copied = run(*program, f);
+            Bytes buffer(128 + f.size() + 64, 0);
+            std::copy(f.begin(), f.end(), buffer.begin() + 128);
+            FrameInPlace in_place{.start = buffer.data(), .data = buffer.data() + 128,
+                                  .data_end = buffer.data() + 128 + f.size(), .end = buffer.data() + buffer.size()};
+            auto outcome = program->run_in_place(in_place);
+            REQUIRE(outcome);
+            CHECK(outcome->action == copied.action);
+            CHECK(outcome->events == copied.events);
+            CHECK(outcome->frame.empty());
+            CHECK(Bytes(in_place.data, in_place.data_end) == copied.frame);
+            CHECK(in_place.data == buffer.data() + (command == kPush ? 112 : 128));
+        }
+        // Less headroom than the push needs beyond the kernel's xdp_frame reserve: the helper fails.
+        Bytes small(40 + 60, 0);
+        small[40] = kPush;
+        FrameInPlace tight{.start = small.data(), .data = small.data() + 40, .data_end = small.data() + small.size(),
+                           .end = small.data() + small.size()};
+        auto outcome = program->run_in_place(tight);
+        REQUIRE(outcome);
+        CHECK(outcome->action == XDP_ABORTED);
+        CHECK(tight.data == small.data() + 40);
+    }
     SECTION("redirect_map falls back until the devmap has the port")
     {
         CHECK(run(*program, frame(kRedirect)).action == XDP_PASS);
