@@ -125,12 +125,7 @@ void DpdkService::poll_until_stopped()
 
 Map *DpdkService::map(std::string_view name)
 {
-    for (Map *m : program_->maps()) {
-        if (m->info().name == name) {
-            return m;
-        }
-    }
-    return nullptr;
+    return program_->map(name);
 }
 
 void DpdkService::stop()

@@ -61,15 +61,7 @@ public:
         return spent.count() / repeat;
     }
 
-    Map *map(std::string_view name) override
-    {
-        for (auto *m : program_->maps()) {
-            if (m->info().name == name) {
-                return m;
-            }
-        }
-        return nullptr;
-    }
+    Map *map(std::string_view name) override { return program_->map(name); }
     std::vector<Map *> maps() override { return program_->maps(); }
 
     const DpdkEngineChoice &choice() const { return program_->choice(); }

@@ -39,6 +39,16 @@ public:
     virtual const DpdkEngineChoice &choice() const = 0;
     /// The program's maps (empty for rte_bpf, which has no maps).
     virtual std::vector<Map *> maps() { return {}; }
+    /// One of them by name, or nullptr.
+    Map *map(std::string_view name)
+    {
+        for (Map *m : maps()) {
+            if (m->info().name == name) {
+                return m;
+            }
+        }
+        return nullptr;
+    }
 };
 
 /// Runs a program loaded on Harmony's host target (its maps, helpers and ring buffer) on
