@@ -440,8 +440,10 @@ LdSx4:
 #define HARMONY_BASE_Any(r) reg[r]
 #define HARMONY_BASE_Fp(r) fp
 #define HARMONY_BASE_Pin(r) pin
-#define HARMONY_LOAD(n, kind) DST = load(HARMONY_BASE_##kind(SRC_INDEX) + IMM, n)
-#define HARMONY_STORE(n, kind) store(HARMONY_BASE_##kind(DST_INDEX) + IMM, n, SRC)
+#define HARMONY_LOADED(n, kind) load(HARMONY_BASE_##kind(SRC_INDEX) + IMM, n)
+#define HARMONY_LOAD(n, kind) DST = HARMONY_LOADED(n, kind)
+#define HARMONY_STORE_OF(n, kind, v) store(HARMONY_BASE_##kind(DST_INDEX) + IMM, n, v)
+#define HARMONY_STORE(n, kind) HARMONY_STORE_OF(n, kind, SRC)
 #define HARMONY_PINNED_HANDLERS(n, kind)                                                                               \
     Ld##n##kind : HARMONY_LOAD(n, kind);                                                                               \
     NEXT();                                                                                                            \
@@ -647,19 +649,18 @@ Exit:
     HARMONY_STRAIGHT_LINE_PAIRS(HARMONY_PAIR)
 #undef HARMONY_PAIR
     // Value-chained stores: HARMONY_VALUE_F for the based loads, HARMONY_STORE_S(v) stores v.
-#define HARMONY_VALUE_Ld1Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 1)
-#define HARMONY_VALUE_Ld1Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 1)
-#define HARMONY_VALUE_Ld1Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 1)
-#define HARMONY_VALUE_Ld2Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 2)
-#define HARMONY_VALUE_Ld2Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 2)
-#define HARMONY_VALUE_Ld2Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 2)
-#define HARMONY_VALUE_Ld4Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 4)
-#define HARMONY_VALUE_Ld4Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 4)
-#define HARMONY_VALUE_Ld4Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 4)
-#define HARMONY_VALUE_Ld8Any load(HARMONY_BASE_Any(SRC_INDEX) + IMM, 8)
-#define HARMONY_VALUE_Ld8Fp load(HARMONY_BASE_Fp(SRC_INDEX) + IMM, 8)
-#define HARMONY_VALUE_Ld8Pin load(HARMONY_BASE_Pin(SRC_INDEX) + IMM, 8)
-#define HARMONY_STORE_OF(n, kind, v) store(HARMONY_BASE_##kind(DST_INDEX) + IMM, n, v)
+#define HARMONY_VALUE_Ld1Any HARMONY_LOADED(1, Any)
+#define HARMONY_VALUE_Ld1Fp HARMONY_LOADED(1, Fp)
+#define HARMONY_VALUE_Ld1Pin HARMONY_LOADED(1, Pin)
+#define HARMONY_VALUE_Ld2Any HARMONY_LOADED(2, Any)
+#define HARMONY_VALUE_Ld2Fp HARMONY_LOADED(2, Fp)
+#define HARMONY_VALUE_Ld2Pin HARMONY_LOADED(2, Pin)
+#define HARMONY_VALUE_Ld4Any HARMONY_LOADED(4, Any)
+#define HARMONY_VALUE_Ld4Fp HARMONY_LOADED(4, Fp)
+#define HARMONY_VALUE_Ld4Pin HARMONY_LOADED(4, Pin)
+#define HARMONY_VALUE_Ld8Any HARMONY_LOADED(8, Any)
+#define HARMONY_VALUE_Ld8Fp HARMONY_LOADED(8, Fp)
+#define HARMONY_VALUE_Ld8Pin HARMONY_LOADED(8, Pin)
 #define HARMONY_STORE_St1Any(v) HARMONY_STORE_OF(1, Any, v)
 #define HARMONY_STORE_St1Fp(v) HARMONY_STORE_OF(1, Fp, v)
 #define HARMONY_STORE_St1Pin(v) HARMONY_STORE_OF(1, Pin, v)
