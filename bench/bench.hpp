@@ -90,8 +90,9 @@ struct BenchReport {
     std::vector<BenchRow> rows;
 };
 
-/// Runs every case on the trace. A row whose program fails to load or prepare is kept,
-/// skipped with the reason; a failure while timing ends the run with that error.
+/// Runs every case on the trace, every row loaded first and the rows' passes taken in
+/// turns. A row whose program fails to load or prepare is kept, skipped with the reason; a
+/// failure while timing ends the run with that error.
 Result<BenchReport> run_bench(const Trace &trace, const std::vector<BenchCase> &cases, const Loader &load,
                               const BenchOptions &options);
 

@@ -57,7 +57,7 @@ Result<int> pin_to_cpu(int cpu)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     // Every row on one CPU: the DPDK EAL re-pins the thread when it starts, so this is
-    // done again before each row.
+    // done again before each pass.
     if (sched_setaffinity(0, sizeof(set), &set) != 0) {
         return fail("pin", fmt::format("cpu {}", cpu), std::strerror(errno));
     }
@@ -145,31 +145,59 @@ private:
     size_t done_ = 0;
 };
 
-Result<void> measure_row(BenchRow &row, LoadedProgram &program, const Trace &trace, const BenchOptions &options,
-                         int cpu, PassCounter &counter)
+/// A row being measured: its program, loaded once, and the frames it times.
+struct RowInProgress {
+    BenchRow row;
+    std::unique_ptr<LoadedProgram> program;
+    std::vector<size_t> frames;
+    uint32_t inner = 0;
+};
+
+/// One pass of one row (a warm-up pass runs each frame once and is not kept).
+Result<void> run_pass(RowInProgress &r, const Trace &trace, int cpu, bool warmup, PassCounter &counter)
 {
     if (auto pinned = pin_to_cpu(cpu); !pinned) {
         return std::unexpected(pinned.error());
     }
-    size_t passes = options.warmup + options.repeat;
-    uint32_t inner = row.what.inner.value_or(options.inner);
-    auto frames = frames_to_time(trace.frames.size(), row.what.sample);
-    row.frames_timed = frames.size();
-    row.inner = inner;
-    for (size_t pass = 0; pass < passes; pass++) {
-        auto ns = time_pass(program, trace, frames, pass < options.warmup ? 1 : inner);
-        if (!ns) {
-            return std::unexpected(ns.error());
-        }
-        if (pass >= options.warmup) {
-            row.ns_per_packet.push_back(*ns);
-        }
-        counter.pass_done(row.what.label);
+    auto ns = time_pass(*r.program, trace, r.frames, warmup ? 1 : r.inner);
+    if (!ns) {
+        return std::unexpected(ns.error());
     }
+    if (!warmup) {
+        r.row.ns_per_packet.push_back(*ns);
+    }
+    counter.pass_done(r.row.what.label);
+    return {};
+}
+
+void summarise(BenchRow &row, const Trace &trace)
+{
     row.spread = spread_of(row.ns_per_packet);
     double packets = static_cast<double>(trace.frames.size());
     row.mpps = row.spread.median > 0 ? 1e3 / row.spread.median : 0;
     row.gbps = row.spread.median > 0 ? static_cast<double>(trace.bytes) * 8 / (row.spread.median * packets) : 0;
+}
+
+/// Every row's passes, interleaved: pass k of every row runs before pass k+1 of any, so a
+/// change in the machine's speed during the run (a VM's neighbours, the clock) falls on
+/// every row alike and the ratios between rows hold even where the absolute figures drift.
+Result<void> measure_rows(std::vector<RowInProgress> &rows, const Trace &trace, const BenchOptions &options,
+                          int cpu, PassCounter &counter)
+{
+    for (size_t pass = 0; pass < options.warmup + options.repeat; pass++) {
+        for (auto &r : rows) {
+            if (r.program) {
+                if (auto ran = run_pass(r, trace, cpu, pass < options.warmup, counter); !ran) {
+                    return ran;
+                }
+            }
+        }
+    }
+    for (auto &r : rows) {
+        if (r.program) {
+            summarise(r.row, trace);
+        }
+    }
     return {};
 }
 
@@ -214,16 +242,26 @@ Result<BenchReport> run_bench(const Trace &trace, const std::vector<BenchCase> &
     }
     BenchReport report{trace.source, trace.frames.size(), trace.bytes, *cpu, options, {}};
     PassCounter counter(options, cases.size());
+    std::vector<RowInProgress> rows;
     for (const auto &c : cases) {
-        BenchRow row{c, std::nullopt, {}, 0, 0, {}, 0, 0, std::nullopt, std::nullopt};
-        auto program = load_and_prepare(c, load);
-        if (!program) {
-            row.skipped = program.error().message();
+        RowInProgress r{BenchRow{c, std::nullopt, {}, 0, 0, {}, 0, 0, std::nullopt, std::nullopt}, nullptr, {}, 0};
+        if (auto program = load_and_prepare(c, load); !program) {
+            r.row.skipped = program.error().message();
             counter.row_skipped(c.label);
-        } else if (auto measured = measure_row(row, **program, trace, options, *cpu, counter); !measured) {
-            return std::unexpected(measured.error());
+        } else {
+            r.program = std::move(*program);
+            r.frames = frames_to_time(trace.frames.size(), c.sample);
+            r.inner = c.inner.value_or(options.inner);
+            r.row.frames_timed = r.frames.size();
+            r.row.inner = r.inner;
         }
-        report.rows.push_back(std::move(row));
+        rows.push_back(std::move(r));
+    }
+    if (auto measured = measure_rows(rows, trace, options, *cpu, counter); !measured) {
+        return std::unexpected(measured.error());
+    }
+    for (auto &r : rows) {
+        report.rows.push_back(std::move(r.row));
     }
     add_ratios(report.rows);
     return report;

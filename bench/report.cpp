@@ -58,7 +58,8 @@ nlohmann::json row_json(const BenchRow &row)
 std::string markdown(const BenchReport &report)
 {
     std::string out = fmt::format(
-        "Trace: {} ({} packets, {} bytes); CPU {}; {} warm-up + {} timed passes per row. Every row times the same "
+        "Trace: {} ({} packets, {} bytes); CPU {}; {} warm-up + {} timed passes per row, taken in turns with "
+        "the other rows' (pass k of every row before pass k+1 of any). Every row times the same "
         "thing: the frame copied in once, the program run R times on it back to back, events drained after the "
         "clock stops ('timed' = frames per pass × R; kernel rows: BPF_PROG_TEST_RUN's own clock, on an evenly "
         "spaced sample of the trace). ns/packet is the median over the passes of the mean over the frames.\n\n",

@@ -329,7 +329,7 @@ uint64_t execute(RunContext &context, const threaded::Slot *start, const uint64_
 #undef HARMONY_CALL_THEN_LABEL
 #define HARMONY_JUMP_THEN_LABELS(op, S) &&op##64R_##S, &&op##64I_##S,
 #define HARMONY_JUMP_THEN_FOR(op) HARMONY_AFTER_JUMP_WITH(HARMONY_JUMP_THEN_LABELS, op)
-                                HARMONY_JUMP_OPS(HARMONY_JUMP_THEN_FOR)
+                                HARMONY_PAIRED_JUMPS(HARMONY_JUMP_THEN_FOR)
 #undef HARMONY_JUMP_THEN_FOR
 #undef HARMONY_JUMP_THEN_LABELS
     };
@@ -700,7 +700,7 @@ Exit:
     HARMONY_EFFECT_##S;                                                                                                \
     NEXT();
 #define HARMONY_JUMP_THEN_FOR(op) HARMONY_AFTER_JUMP_WITH(HARMONY_JUMP_THEN, op)
-    HARMONY_JUMP_OPS(HARMONY_JUMP_THEN_FOR)
+    HARMONY_PAIRED_JUMPS(HARMONY_JUMP_THEN_FOR)
 #undef HARMONY_JUMP_THEN_FOR
 #undef HARMONY_JUMP_THEN
 

@@ -85,34 +85,6 @@ int32_t immediate_for(const LinkedProgram &program, size_t pc)
     return i.op == Op::Ja && i.is64 ? i.off : i.imm;
 }
 
-/// Where the fused handlers for a first instruction start, or -1 if it starts none.
-int fused_base(Handler first)
-{
-#define HARMONY_FIRST(F) F,
-    constexpr Handler firsts[] = {HARMONY_FUSED_FIRSTS(HARMONY_FIRST)};
-#undef HARMONY_FIRST
-    for (int k = 0; k < static_cast<int>(std::size(firsts)); k++) {
-        if (first == firsts[k]) {
-            return Mov64R_Add64R + k * kFusedPerFirst;
-        }
-    }
-    return -1;
-}
-
-/// Where `second` sits among the superinstructions of one first instruction, or -1.
-int second_offset(Handler second)
-{
-    auto pick = [](int index) { return index % 4 < 2 ? index / 4 * 2 + index % 4 : -1; }; // 64R, 64I only
-    if (second >= Add64R && second <= Mov32I) {
-        return pick(second - Add64R);
-    }
-    if (second >= Jeq64R && second <= Jsle32I) {
-        int jump = pick(second - Jeq64R);
-        return jump < 0 ? -1 : kFusedAlu + jump;
-    }
-    return -1;
-}
-
 #define HARMONY_ENTRY(h) h,
 constexpr Handler kNonMemoryFirsts[] = {HARMONY_NONMEMORY_THEN_MEMORY_FIRSTS(HARMONY_ENTRY)};
 constexpr Handler kMemoryOps[] = {HARMONY_MEMORY_OPS(HARMONY_ENTRY)};
@@ -136,6 +108,16 @@ int index_in(const Handler (&list)[N], Handler h)
     return -1;
 }
 
+#define HARMONY_FIRST(F) F,
+constexpr Handler kFusedFirsts[] = {HARMONY_FUSED_FIRSTS(HARMONY_FIRST)};
+#undef HARMONY_FIRST
+#define HARMONY_SECOND(F, op) op##64R, op##64I,
+constexpr Handler kFusedSeconds[] = {HARMONY_ALU_OPS_WITH(HARMONY_SECOND, _) HARMONY_JUMP_OPS_WITH(HARMONY_SECOND, _)};
+#undef HARMONY_SECOND
+#define HARMONY_JUMP(op) op##64R,
+constexpr Handler kPairedJumps[] = {HARMONY_PAIRED_JUMPS(HARMONY_JUMP)};
+#undef HARMONY_JUMP
+
 /// Where a load or store takes its base from (see HARMONY_KINDS_OF_WITH).
 enum BaseKind { Any, Fp, Pin };
 constexpr int kBasedMemoryOps = std::size(kMemoryOps) * kBaseKinds;
@@ -146,6 +128,8 @@ static_assert(Or64R_St8Pin_Chained ==
               Ld1Any_St1Any_Chained + (4 * kBaseKinds + std::size(kNonMemoryFirsts)) * kBaseKinds * 4 - 1);
 static_assert(StImm8Pin == Ld1Fp + std::size(kSingleMemoryOps) * (kBaseKinds - 1) - 1);
 static_assert(MovPin64R == StImm8Pin + 1);
+static_assert(Or64R_Jle64I_Chained == Mov64R_Add64R_Chained + std::size(kFusedFirsts) * std::size(kFusedSeconds) - 1);
+static_assert(Jle64I_Ld8 == Jeq64R_Mov64R + std::size(kPairedJumps) * kAfterJump * 2 - 1);
 
 /// A handler and, for a load or store, where its base comes from.
 struct Based {
@@ -189,10 +173,12 @@ int straight_line_pair(Based first, Based second, bool value_chained)
     if (int s = index_in(kAfterCall, second.handler); first.handler == Call && s >= 0) {
         return Call_Mov64R + s;
     }
-    const Handler jump = first.handler;
-    bool jump64 = jump >= Jeq64R && jump <= Jsle32I && (jump - Jeq64R) % 4 < 2;
-    if (int s = index_in(kAfterJumpSeconds, second.handler); jump64 && s >= 0) {
-        return Jeq64R_Mov64R + (jump - Jeq64R) / 4 * kAfterJump * 2 + s * 2 + (jump - Jeq64R) % 4;
+    const int jump = first.handler - Jeq64R, variant = jump % 4; // 64R, 64I, 32R, 32I
+    const int j = jump >= 0 && first.handler <= Jsle32I && variant < 2
+                      ? index_in(kPairedJumps, static_cast<Handler>(first.handler - variant))
+                      : -1;
+    if (int s = index_in(kAfterJumpSeconds, second.handler); j >= 0 && s >= 0) {
+        return Jeq64R_Mov64R + (j * kAfterJump + s) * 2 + variant;
     }
     return -1;
 }
@@ -211,13 +197,13 @@ Handler fuse(Based first, Based second, bool chained, bool value_chained)
     if (int pair = straight_line_pair(first, second, value_chained); pair >= 0) {
         return static_cast<Handler>(pair);
     }
-    int base = fused_base(first.handler);
-    int offset = second_offset(second.handler);
-    if (base < 0 || offset < 0) {
+    const int f = index_in(kFusedFirsts, first.handler), s = index_in(kFusedSeconds, second.handler);
+    if (f < 0 || s < 0) {
         return single(first);
     }
     constexpr int kChainedDistance = Mov64R_Add64R_Chained - Mov64R_Add64R;
-    return static_cast<Handler>(base + offset + (chained ? kChainedDistance : 0));
+    return static_cast<Handler>(Mov64R_Add64R + f * static_cast<int>(std::size(kFusedSeconds)) + s +
+                                (chained ? kChainedDistance : 0));
 }
 
 /// See Code::pinned: a callee-saved register, scored by the loads and stores based on it

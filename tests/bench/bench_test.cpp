@@ -44,7 +44,8 @@ TEST_CASE("traces: one capture, several concatenated, errors name the file", "[b
     CHECK((fallback->source.ends_with("corpus/bench.pcap") || fallback->source.find("+") != std::string::npos));
 }
 
-TEST_CASE("run_bench times every row, keeps a refused row with its reason, and computes the ratios", "[bench]")
+TEST_CASE("run_bench times every row in turns, keeps a refused row with its reason, and computes the ratios",
+          "[bench]")
 {
     auto trace = bench::read_trace(kData + "basic.pcap");
     REQUIRE(trace.has_value());
@@ -53,7 +54,9 @@ TEST_CASE("run_bench times every row, keeps a refused row with its reason, and c
     size_t calls = 0;
     size_t last_done = 0;
     size_t last_total = 0;
-    bench::BenchOptions options{3, 1, 2, -1, [&](const std::string &, size_t done, size_t total) {
+    std::vector<std::string> passes; // the row of each progress call, in order
+    bench::BenchOptions options{3, 1, 2, -1, [&](const std::string &label, size_t done, size_t total) {
+                                    passes.push_back(label);
                                     calls++;
                                     last_done = done;
                                     last_total = total;
@@ -63,6 +66,9 @@ TEST_CASE("run_bench times every row, keeps a refused row with its reason, and c
     CHECK(calls == 2 * 4 + 1); // 1 warm-up + 3 timed passes for each measured row, one call for the skipped one
     CHECK(last_done == 3 * 4);
     CHECK(last_total == 3 * 4);
+    // The refused row is skipped as it is loaded; then pass k of every row before pass k+1 of any.
+    CHECK(passes == std::vector<std::string>{"broken", "native", "host", "native", "host", "native", "host", "native",
+                                             "host"});
     CHECK(report->packets == 118);
     REQUIRE(report->rows.size() == 3);
     for (size_t i = 0; i < 2; i++) {
