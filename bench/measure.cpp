@@ -57,7 +57,7 @@ Result<int> pin_to_cpu(int cpu)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     // Every row on one CPU: the DPDK EAL re-pins the thread when it starts, so this is
-    // done again before each pass.
+    // done again once every row is loaded.
     if (sched_setaffinity(0, sizeof(set), &set) != 0) {
         return fail("pin", fmt::format("cpu {}", cpu), std::strerror(errno));
     }
@@ -150,16 +150,12 @@ struct RowInProgress {
     BenchRow row;
     std::unique_ptr<LoadedProgram> program;
     std::vector<size_t> frames;
-    uint32_t inner = 0;
 };
 
 /// One pass of one row (a warm-up pass runs each frame once and is not kept).
-Result<void> run_pass(RowInProgress &r, const Trace &trace, int cpu, bool warmup, PassCounter &counter)
+Result<void> run_pass(RowInProgress &r, const Trace &trace, bool warmup, PassCounter &counter)
 {
-    if (auto pinned = pin_to_cpu(cpu); !pinned) {
-        return std::unexpected(pinned.error());
-    }
-    auto ns = time_pass(*r.program, trace, r.frames, warmup ? 1 : r.inner);
+    auto ns = time_pass(*r.program, trace, r.frames, warmup ? 1 : r.row.inner);
     if (!ns) {
         return std::unexpected(ns.error());
     }
@@ -184,10 +180,13 @@ void summarise(BenchRow &row, const Trace &trace)
 Result<void> measure_rows(std::vector<RowInProgress> &rows, const Trace &trace, const BenchOptions &options,
                           int cpu, PassCounter &counter)
 {
+    if (auto pinned = pin_to_cpu(cpu); !pinned) {
+        return std::unexpected(pinned.error());
+    }
     for (size_t pass = 0; pass < options.warmup + options.repeat; pass++) {
         for (auto &r : rows) {
             if (r.program) {
-                if (auto ran = run_pass(r, trace, cpu, pass < options.warmup, counter); !ran) {
+                if (auto ran = run_pass(r, trace, pass < options.warmup, counter); !ran) {
                     return ran;
                 }
             }
@@ -244,16 +243,15 @@ Result<BenchReport> run_bench(const Trace &trace, const std::vector<BenchCase> &
     PassCounter counter(options, cases.size());
     std::vector<RowInProgress> rows;
     for (const auto &c : cases) {
-        RowInProgress r{BenchRow{c, std::nullopt, {}, 0, 0, {}, 0, 0, std::nullopt, std::nullopt}, nullptr, {}, 0};
+        RowInProgress r{BenchRow{c, std::nullopt, {}, 0, 0, {}, 0, 0, std::nullopt, std::nullopt}, nullptr, {}};
         if (auto program = load_and_prepare(c, load); !program) {
             r.row.skipped = program.error().message();
             counter.row_skipped(c.label);
         } else {
             r.program = std::move(*program);
             r.frames = frames_to_time(trace.frames.size(), c.sample);
-            r.inner = c.inner.value_or(options.inner);
             r.row.frames_timed = r.frames.size();
-            r.row.inner = r.inner;
+            r.row.inner = c.inner.value_or(options.inner);
         }
         rows.push_back(std::move(r));
     }

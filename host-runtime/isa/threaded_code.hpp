@@ -29,9 +29,8 @@ namespace harmony::vm::threaded {
 /// larger loop runs dpi.bpf.o slower even where the extra handlers never run).
 #define HARMONY_ALU_OPS_WITH(X, F) X(F, Add) X(F, Sub) X(F, Or) X(F, And) X(F, Xor) X(F, Lsh) X(F, Rsh) X(F, Mov)
 #define HARMONY_JUMP_OPS_WITH(X, F) X(F, Jeq) X(F, Jgt) X(F, Jge) X(F, Jset) X(F, Jne) X(F, Jlt) X(F, Jle)
-#define HARMONY_APPLY_SECOND(X, op) X(op)
-/// The same jumps as the firsts of the jump-then pairs below.
-#define HARMONY_PAIRED_JUMPS(X) HARMONY_JUMP_OPS_WITH(HARMONY_APPLY_SECOND, X)
+/// The same jumps as the firsts of the jump-then pairs below (HARMONY_APPLY: X(op)).
+#define HARMONY_PAIRED_JUMPS(X) HARMONY_JUMP_OPS_WITH(HARMONY_APPLY, X)
 /// Superinstructions: a move, load or 64-bit ALU operation immediately followed by a
 /// 64-bit ALU operation or jump (the bulk of clang's parsing code) runs as one handler,
 /// F_op64R / F_op64I. The second instruction keeps its own slot, so a jump landing on it
