@@ -114,8 +114,9 @@ constexpr Handler kFusedFirsts[] = {HARMONY_FUSED_FIRSTS(HARMONY_FIRST)};
 #define HARMONY_SECOND(F, op) op##64R, op##64I,
 constexpr Handler kFusedSeconds[] = {HARMONY_ALU_OPS_WITH(HARMONY_SECOND, _) HARMONY_JUMP_OPS_WITH(HARMONY_SECOND, _)};
 #undef HARMONY_SECOND
-#define HARMONY_JUMP(op) op##64R,
-constexpr Handler kPairedJumps[] = {HARMONY_PAIRED_JUMPS(HARMONY_JUMP)};
+/// Each paired jump's 64R and 64I forms, side by side as their jump-then pairs are.
+#define HARMONY_JUMP(op) op##64R, op##64I,
+constexpr Handler kJumpThenFirsts[] = {HARMONY_PAIRED_JUMPS(HARMONY_JUMP)};
 #undef HARMONY_JUMP
 
 /// Where a load or store takes its base from (see HARMONY_KINDS_OF_WITH).
@@ -129,7 +130,7 @@ static_assert(Or64R_St8Pin_Chained ==
 static_assert(StImm8Pin == Ld1Fp + std::size(kSingleMemoryOps) * (kBaseKinds - 1) - 1);
 static_assert(MovPin64R == StImm8Pin + 1);
 static_assert(Or64R_Jle64I_Chained == Mov64R_Add64R_Chained + std::size(kFusedFirsts) * std::size(kFusedSeconds) - 1);
-static_assert(Jle64I_Ld8 == Jeq64R_Mov64R + std::size(kPairedJumps) * kAfterJump * 2 - 1);
+static_assert(Jle64I_Ld8 == Jeq64R_Mov64R + std::size(kJumpThenFirsts) * kAfterJump - 1);
 
 /// A handler and, for a load or store, where its base comes from.
 struct Based {
@@ -173,12 +174,9 @@ int straight_line_pair(Based first, Based second, bool value_chained)
     if (int s = index_in(kAfterCall, second.handler); first.handler == Call && s >= 0) {
         return Call_Mov64R + s;
     }
-    const int jump = first.handler - Jeq64R, variant = jump % 4; // 64R, 64I, 32R, 32I
-    const int j = jump >= 0 && first.handler <= Jsle32I && variant < 2
-                      ? index_in(kPairedJumps, static_cast<Handler>(first.handler - variant))
-                      : -1;
-    if (int s = index_in(kAfterJumpSeconds, second.handler); j >= 0 && s >= 0) {
-        return Jeq64R_Mov64R + (j * kAfterJump + s) * 2 + variant;
+    const int j = index_in(kJumpThenFirsts, first.handler), s = index_in(kAfterJumpSeconds, second.handler);
+    if (j >= 0 && s >= 0) {
+        return Jeq64R_Mov64R + ((j / 2) * kAfterJump + s) * 2 + j % 2;
     }
     return -1;
 }
