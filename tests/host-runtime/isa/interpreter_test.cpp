@@ -151,6 +151,15 @@ TEST_CASE("executor: structurally unsafe programs are refused up front", "[isa][
     CHECK(refusal(f, big) == "prepare interpreter program: stack size 4096 is not in 1..512");
 }
 
+TEST_CASE("executor: jumps onto a cycle of gotos are translated and run", "[isa][interpreter]")
+{
+    // A goto onto itself and two gotos onto each other, behind jumps never taken: preparing
+    // the program must not follow them forever.
+    auto f = GENERATE(from_range(test::conformance_executors()));
+    auto executor = prepare(f, linked("mov %r0, 7\njeq %r0, 0, +3\njeq %r0, 1, +3\nexit\nja -1\nja +0\nja -2"));
+    CHECK(executor->run(nullptr, 0) == 7);
+}
+
 TEST_CASE("executor: legacy indirect loads read big-endian and stop at the end of the data", "[isa][interpreter]")
 {
     auto f = GENERATE(from_range(test::conformance_executors()));
