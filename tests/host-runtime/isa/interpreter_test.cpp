@@ -153,8 +153,9 @@ TEST_CASE("executor: structurally unsafe programs are refused up front", "[isa][
 
 TEST_CASE("executor: jumps onto a cycle of gotos are translated and run", "[isa][interpreter]")
 {
-    // A goto onto itself and two gotos onto each other, behind jumps never taken: preparing
-    // the program must not follow them forever.
+    // A goto onto itself and two gotos onto each other, behind jumps never taken. Nothing
+    // follows jumps through gotos when a program is prepared today; a pass that does (jump
+    // threading was measured in session 8 and not kept) must bound it, and this would hang.
     auto f = GENERATE(from_range(test::conformance_executors()));
     auto executor = prepare(f, linked("mov %r0, 7\njeq %r0, 0, +3\njeq %r0, 1, +3\nexit\nja -1\nja +0\nja -2"));
     CHECK(executor->run(nullptr, 0) == 7);
