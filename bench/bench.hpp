@@ -68,6 +68,11 @@ struct Spread {
     double median = 0, min = 0, max = 0, stddev = 0;
 };
 
+/// The median, extremes and standard deviation of one row's figures.
+Spread spread_of(std::vector<double> values);
+/// Pins this thread to `cpu` (-1: the one it runs on); returns the CPU.
+Result<int> pin_to_cpu(int cpu);
+
 struct BenchRow {
     BenchCase what;
     std::optional<std::string> skipped; ///< why the row has no figures (load refused, ...)

@@ -46,8 +46,6 @@ Result<Trace> concatenate_traces(const std::vector<std::string> &paths)
     return all;
 }
 
-namespace {
-
 Result<int> pin_to_cpu(int cpu)
 {
     if (cpu < 0) {
@@ -63,6 +61,25 @@ Result<int> pin_to_cpu(int cpu)
     }
     return cpu;
 }
+
+Spread spread_of(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    Spread s;
+    size_t n = values.size();
+    s.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    s.min = values.front();
+    s.max = values.back();
+    double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(n);
+    double squares = 0;
+    for (double v : values) {
+        squares += (v - mean) * (v - mean);
+    }
+    s.stddev = std::sqrt(squares / static_cast<double>(n));
+    return s;
+}
+
+namespace {
 
 /// The frames a row times: all, or `sample` of them evenly spaced, so the mix of the trace is kept.
 std::vector<size_t> frames_to_time(size_t frames, std::optional<size_t> sample)
@@ -88,23 +105,6 @@ Result<double> time_pass(LoadedProgram &program, const Trace &trace, const std::
         total += *ns;
     }
     return total / static_cast<double>(frames.size());
-}
-
-Spread spread_of(std::vector<double> values)
-{
-    std::sort(values.begin(), values.end());
-    Spread s;
-    size_t n = values.size();
-    s.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-    s.min = values.front();
-    s.max = values.back();
-    double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(n);
-    double squares = 0;
-    for (double v : values) {
-        squares += (v - mean) * (v - mean);
-    }
-    s.stddev = std::sqrt(squares / static_cast<double>(n));
-    return s;
 }
 
 Result<std::unique_ptr<LoadedProgram>> load_and_prepare(const BenchCase &c, const Loader &load)

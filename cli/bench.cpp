@@ -1,5 +1,6 @@
 // `harmony bench`: the DPI program on every offline target, side by side with a no-DPI
 // baseline and the native C++ DPI, on one trace and one pinned CPU (bench/bench.hpp).
+#include "bench_program.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
 #include "services.hpp"
@@ -32,6 +33,7 @@ struct BenchCommandOptions {
     size_t kernel_sample = 200;
     std::string json;
     std::string svg;
+    std::string program;
     bool progress = false;
     bool live = false;
     double seconds = 3;
@@ -166,6 +168,17 @@ void write_output(const std::string &path, const std::string &text)
     }
 }
 
+/// The table on stdout, unless --json - puts the JSON there instead.
+void print_report(const BenchCommandOptions &o, const std::string &markdown, const nlohmann::json &json)
+{
+    if (o.json != "-") {
+        fmt::print("{}", markdown);
+    }
+    if (!o.json.empty()) {
+        write_output(o.json, json.dump(2) + "\n");
+    }
+}
+
 bench::Trace load_trace(const std::string &pcap)
 {
     auto trace = pcap.empty() ? bench::default_trace() : bench::read_trace(pcap);
@@ -189,16 +202,16 @@ void run_live_command(const BenchCommandOptions &o, const bench::Trace &trace)
     if (!report) {
         fail_command(report.error().message());
     }
-    if (o.json != "-") {
-        fmt::print("{}", bench::markdown(*report));
-    }
-    if (!o.json.empty()) {
-        write_output(o.json, bench::to_json(*report).dump(2) + "\n");
-    }
+    print_report(o, bench::markdown(*report), bench::to_json(*report));
 }
 
 void run_bench_command(BenchCommandOptions o)
 {
+    if (!o.program.empty()) {
+        auto report = run_program_bench({o.program, o.repeat, o.warmup, o.inner * 1000, o.cpu});
+        print_report(o, report.markdown, report.json);
+        return;
+    }
     if (o.bpf_dir.empty()) {
         o.bpf_dir = default_bpf_dir();
     }
@@ -223,12 +236,7 @@ void run_bench_command(BenchCommandOptions o)
     if (!o.svg.empty()) {
         write_output(o.svg, bench::svg(*report));
     }
-    if (o.json.empty() || o.json != "-") {
-        fmt::print("{}", bench::markdown(*report));
-    }
-    if (!o.json.empty()) {
-        write_output(o.json, bench::to_json(*report).dump(2) + "\n");
-    }
+    print_report(o, bench::markdown(*report), bench::to_json(*report));
 }
 
 } // namespace
@@ -273,13 +281,24 @@ void add_bench_command(CLI::App &app)
         ->delimiter(',')
         ->capture_default_str();
     cmd->add_flag("--progress", options->progress, "draw the progress bar even when stderr is not a terminal");
+    cmd->add_option("--program", options->program,
+                    "time this program instead of the DPI: a .data file of the conformance suite's format (asm or "
+                    "raw, mem, result), on the interpreter and the JIT, --inner x 1000 runs per pass")
+        ->check(CLI::ExistingFile)
+        ->excludes(svg)
+        ->excludes("--live")
+        ->excludes("--rows")
+        ->excludes("--pcap");
     cmd->footer("Prints a Markdown table: ns/packet (median, min-max, stddev over the passes), Mpps and Gbps per\n"
                 "core, and the ratio to the no-DPI baseline (pass.bpf.o) and to the native C++ DPI. Every row runs\n"
                 "each frame --inner times back to back; the kernel rows time --kernel-sample frames of the trace.\n"
                 "--live prints sent, judged, passed (the DPI's PASS count), received and lost per target.\n"
                 "Example: harmony bench --repeat 5 --json bench.json --svg bench.svg\n"
                 "Example: harmony bench --pcap tests/data/basic.pcap --rows baseline,native,host --json -\n"
-                "Example: harmony bench --live --seconds 3 --live-targets xdp,host");
+                "--program verifies the program (r1 = its memory, as rte_bpf's frame window), requires both engines\n"
+                "to return the same r0 (and the file's result), and prints ns per run and the interpreter/JIT ratio.\n"
+                "Example: harmony bench --live --seconds 3 --live-targets xdp,host\n"
+                "Example: harmony bench --program bench/programs/random-successors.data");
     cmd->callback([options] { run_bench_command(*options); });
 }
 

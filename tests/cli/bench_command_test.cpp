@@ -119,6 +119,86 @@ TEST_CASE("harmony bench refuses bad input with a clear error", "[cli][bench]")
     CHECK(blocklist.output.find("skipped: ") != std::string::npos);
 }
 
+namespace {
+
+/// A .data file in the temporary directory.
+std::string write_program(const TempDir &dir, const std::string &name, const std::string &text)
+{
+    auto path = dir.path / name;
+    std::ofstream(path) << text;
+    return path.string();
+}
+
+} // namespace
+
+TEST_CASE("harmony bench --program times one program on the interpreter and the JIT", "[cli][bench]")
+{
+    if (access(kHarmony.c_str(), X_OK) != 0) {
+        WARN("harmony not built; skipping");
+        return;
+    }
+    TempDir dir;
+    // Sums the 8 bytes of memory in a bounded loop: 2+3+...+9 = 44.
+    auto program = write_program(dir, "sum.data",
+                                 "-- asm\nmov %r0, 0\nmov %r2, 0\njge %r2, 8, +6\nmov %r3, %r1\nadd %r3, %r2\n"
+                                 "ldxb %r4, [%r3]\nadd %r0, %r4\nadd %r2, 1\nja -7\nexit\n"
+                                 "-- mem\n02 03 04 05 06 07 08 09\n-- result\n0x2c\n");
+    auto result = run_command("(" + kHarmony + " bench --program " + program + " --repeat 2 --inner 1 --json -)");
+    INFO(result.output);
+    REQUIRE(result.status == 0);
+    auto report = nlohmann::json::parse(result.output);
+    CHECK(report["r0"] == 44);
+    CHECK(report["instructions"] == 10);
+    CHECK(report["runs_per_pass"] == 1000);
+    REQUIRE(report["rows"].size() == 2);
+    CHECK(report["rows"][0]["target"] == "host-interp");
+    CHECK(report["rows"][1]["target"] == "host");
+    for (const auto &row : report["rows"]) {
+        CHECK(row["ns_per_run"]["runs"].size() == 2);
+        CHECK(row["ns_per_run"]["min"].get<double>() > 0);
+        CHECK(row["ns_per_run"]["min"].get<double>() <= row["ns_per_run"]["max"].get<double>());
+    }
+    CHECK(report["rows"][1]["vs_jit"].get<double>() == Approx(1.0));
+    CHECK(report["rows"][0]["vs_jit"].get<double>() ==
+          Approx(report["rows"][0]["ns_per_run"]["median"].get<double>() /
+                 report["rows"][1]["ns_per_run"]["median"].get<double>()));
+
+    // The run-loop programs the README cites stay valid: verified, and equal on both engines.
+    for (const auto &entry : std::filesystem::directory_iterator(std::string(HARMONY_SOURCE_DIR) + "/bench/programs")) {
+        auto table = run_command(kHarmony + " bench --program " + entry.path().string() + " --repeat 1 --inner 1 2>&1");
+        INFO(entry.path() << "\n" << table.output);
+        CHECK(table.status == 0);
+        CHECK(table.output.find("| host-interp | Harmony interpreter |") != std::string::npos);
+    }
+}
+
+TEST_CASE("harmony bench --program refuses unsafe programs, wrong results and other modes", "[cli][bench]")
+{
+    if (access(kHarmony.c_str(), X_OK) != 0) {
+        WARN("harmony not built; skipping");
+        return;
+    }
+    TempDir dir;
+    auto bench = [](const std::string &arguments) { return run_command(kHarmony + " bench " + arguments + " 2>&1"); };
+    auto past_memory = bench("--program " + write_program(dir, "past.data", "-- asm\nldxw %r0, [%r1+6]\nexit\n"
+                                                                             "-- mem\n00 01 02 03 04 05 06 07\n"));
+    CHECK(past_memory.status != 0);
+    CHECK(past_memory.output.find("verify") != std::string::npos);
+    CHECK(past_memory.output.find("insn 0") != std::string::npos);
+    auto wrong = bench("--program " + write_program(dir, "wrong.data", "-- asm\nmov %r0, 1\nexit\n-- result\n0x2a\n"));
+    CHECK(wrong.status != 0);
+    CHECK(wrong.output.find("returned 0x1, the file expects 0x2a") != std::string::npos);
+    auto helper = bench("--program " + write_program(dir, "helper.data", "-- asm\ncall 7\nexit\n"));
+    CHECK(helper.status != 0);
+    CHECK(helper.output.find("helper 7") != std::string::npos);
+    auto missing = bench("--program /nonexistent.data");
+    CHECK(missing.status != 0);
+    CHECK(missing.output.find("/nonexistent.data") != std::string::npos);
+    auto live = bench("--program " + write_program(dir, "ok.data", "-- asm\nmov %r0, 0\nexit\n") + " --live");
+    CHECK(live.status != 0);
+    CHECK(live.output.find("excludes") != std::string::npos);
+}
+
 TEST_CASE("harmony bench --live forwards the trace through the DUT on each target", "[cli][bench][live]")
 {
     if (access(kHarmony.c_str(), X_OK) != 0) {
