@@ -293,10 +293,10 @@ void add_bench_command(CLI::App &app)
                 "core, and the ratio to the no-DPI baseline (pass.bpf.o) and to the native C++ DPI. Every row runs\n"
                 "each frame --inner times back to back; the kernel rows time --kernel-sample frames of the trace.\n"
                 "--live prints sent, judged, passed (the DPI's PASS count), received and lost per target.\n"
-                "Example: harmony bench --repeat 5 --json bench.json --svg bench.svg\n"
-                "Example: harmony bench --pcap tests/data/basic.pcap --rows baseline,native,host --json -\n"
                 "--program verifies the program (r1 = its memory, as rte_bpf's frame window), requires both engines\n"
                 "to return the same r0 (and the file's result), and prints ns per run and the interpreter/JIT ratio.\n"
+                "Example: harmony bench --repeat 5 --json bench.json --svg bench.svg\n"
+                "Example: harmony bench --pcap tests/data/basic.pcap --rows baseline,native,host --json -\n"
                 "Example: harmony bench --live --seconds 3 --live-targets xdp,host\n"
                 "Example: harmony bench --program bench/programs/random-successors.data");
     cmd->callback([options] { run_bench_command(*options); });

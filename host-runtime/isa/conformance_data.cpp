@@ -220,4 +220,13 @@ Result<std::vector<RawInsn>> conformance_program(const ConformanceCase &c)
     return fail("conformance case", c.name, "no program (neither -- asm nor -- raw)");
 }
 
+Result<std::vector<Insn>> conformance_insns(const ConformanceCase &c)
+{
+    auto slots = conformance_program(c);
+    if (!slots) {
+        return std::unexpected(slots.error());
+    }
+    return decode(*slots);
+}
+
 } // namespace harmony::isa

@@ -41,5 +41,7 @@ Result<ConformanceCase> read_conformance_file(const std::string &path);
 /// The program of a case: the raw section when present (it is what the file pins down
 /// byte for byte), else the assembled asm section.
 Result<std::vector<RawInsn>> conformance_program(const ConformanceCase &c);
+/// The same program, decoded.
+Result<std::vector<Insn>> conformance_insns(const ConformanceCase &c);
 
 } // namespace harmony::isa

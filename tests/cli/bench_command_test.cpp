@@ -34,6 +34,14 @@ struct TempDir {
     ~TempDir() { std::filesystem::remove_all(path); }
 };
 
+/// A .data file in the temporary directory.
+std::string write_program(const TempDir &dir, const std::string &name, const std::string &text)
+{
+    auto path = dir.path / name;
+    std::ofstream(path) << text;
+    return path.string();
+}
+
 } // namespace
 
 TEST_CASE("harmony bench prints every row, JSON and an SVG chart", "[cli][bench]")
@@ -118,18 +126,6 @@ TEST_CASE("harmony bench refuses bad input with a clear error", "[cli][bench]")
     CHECK(blocklist.status == 0); // the row is kept, skipped with the reason
     CHECK(blocklist.output.find("skipped: ") != std::string::npos);
 }
-
-namespace {
-
-/// A .data file in the temporary directory.
-std::string write_program(const TempDir &dir, const std::string &name, const std::string &text)
-{
-    auto path = dir.path / name;
-    std::ofstream(path) << text;
-    return path.string();
-}
-
-} // namespace
 
 TEST_CASE("harmony bench --program times one program on the interpreter and the JIT", "[cli][bench]")
 {

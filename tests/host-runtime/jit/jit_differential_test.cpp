@@ -35,11 +35,7 @@ std::vector<fs::path> conformance_files()
 
 Result<vm::LinkedProgram> conformance_linked(const isa::ConformanceCase &c)
 {
-    auto slots = isa::conformance_program(c);
-    if (!slots) {
-        return std::unexpected(slots.error());
-    }
-    auto insns = isa::decode(*slots);
+    auto insns = isa::conformance_insns(c);
     if (!insns) {
         return std::unexpected(insns.error());
     }
