@@ -2,7 +2,8 @@
 /*
  * Deep packet inspection: extract the HTTP Host, TLS SNI or DNS QNAME of a packet, drop
  * it when the name or a parent domain is blocklisted, and drop every later packet of
- * that connection. Semantics: ../shared/corpus/README.md; build choices: bpf/README.md.
+ * that connection. Semantics: ../shared/corpus/README.md; build choices: README.md,
+ * "Build choices for portability".
  *
  * Verifier strategy. Loops over packet bytes are bounded, and every offset that comes
  * out of one loop and feeds the next is stored in the per-CPU 'scratch' map and read
@@ -57,6 +58,7 @@ struct scratch {
 	__u32 found;
 	__u32 method_len;         /* HTTP: request method and its space */
 };
+_Static_assert(sizeof(struct scratch) >= 0x1ff + 8, "is_blocked() reads a word at any offset under 0x200");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -195,10 +197,15 @@ static __always_inline int is_blocked(struct scratch *s)
 
 	if (len == 0 || len > NAME_LEN_MAX)
 		return 0;
-	for (__u32 i = 0; i < NAME_LEN_MAX; i++) {
+	/* Reversed a word at a time: key word i is the byte-swapped name word that ends i bytes
+	 * before the name's end. The last word may start before the name, in the event's
+	 * header: those bytes land past the key's prefix length, where the trie ignores them.
+	 * The offset mask only bounds the read inside scratch for the verifier. */
+	for (__u32 i = 0; i < NAME_LEN_MAX; i += 8) {
 		if (i >= len)
 			break;
-		s->key.name[i] = s->event.name[(len - 1 - i) & 0xff];
+		__u32 from = (offsetof(struct dpi_event, name) + len - 8 - i) & 0x1ff;
+		*(__u64 *)(s->key.name + i) = __builtin_bswap64(*(__u64 *)((__u8 *)&s->event + from));
 	}
 	reload_barrier();
 	len = s->name_len & 0xff;
@@ -246,9 +253,10 @@ static __always_inline int find_host_header(struct xdp_md *ctx, struct scratch *
 		if ((void *)(p + 6) > data_end || base + i + 6 > s->payload_end)
 			break;
 		/* One branch per byte: each branch multiplies the verifier's work by the loop's
-		 * length, so the six comparisons are folded into one. */
-		__u32 mismatch = (p[0] ^ '\n') | ((p[1] | 0x20) ^ 'h') | ((p[2] | 0x20) ^ 'o') |
-				 ((p[3] | 0x20) ^ 's') | ((p[4] | 0x20) ^ 't') | (p[5] ^ ':');
+		 * length, so the six comparisons are folded into one, on two words (the 0x20
+		 * bits make the letters case-insensitive). */
+		__u32 mismatch = ((packet_u32(p) | bpf_htonl(0x00202020)) ^ bpf_htonl(0x0a686f73)) |
+				 ((packet_u16(p + 4) | bpf_htons(0x2000)) ^ bpf_htons(0x743a));
 		if (mismatch)
 			continue;
 		s->name_off = base + i + 6;

@@ -46,8 +46,16 @@ struct dpi_domain_key {
 	char name[DPI_NAME_MAX];
 };
 
+/*
+ * The key and the event are 8-byte aligned so the programs move and compare addresses in
+ * 8-byte words: with the 2-byte alignment of their fields, clang splits every 16-byte
+ * address copy and 8-byte compare into 2-byte loads, shifts and ors (dpi.bpf.o ran ~60
+ * more instructions a packet that way).
+ */
+#define DPI_ALIGNED __attribute__((aligned(8)))
+
 /* Connection key, the same for both directions: endpoint a sorts before endpoint b. */
-struct dpi_flow_key {
+struct DPI_ALIGNED dpi_flow_key {
 	__u8 addr_a[16]; /* IPv4 as ::ffff:a.b.c.d */
 	__u8 addr_b[16];
 	__u16 port_a; /* network byte order */
@@ -62,7 +70,7 @@ struct dpi_flow_value {
 };
 
 /* One ring-buffer record per packet that carries a name. */
-struct dpi_event {
+struct DPI_ALIGNED dpi_event {
 	__u8 proto;   /* enum dpi_proto */
 	__u8 verdict; /* enum dpi_verdict */
 	__u16 name_len;
