@@ -240,12 +240,12 @@ static __always_inline __u32 http_method_len(const __u8 *p)
 }
 
 /* Finds the first line starting with "Host:" (any case); sets s->name_off past the
- * colon and blanks. */
+ * colon and blanks. The search starts past the method, which holds no line break. */
 static __always_inline int find_host_header(struct xdp_md *ctx, struct scratch *s)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u32 base = s->payload_off & OFF_MASK;
+	__u32 base = (s->payload_off + s->method_len) & OFF_MASK;
 
 	s->found = 0;
 	for (__u32 i = 0; i < HOST_SCAN_MAX; i++) {
@@ -392,6 +392,8 @@ static __always_inline int dns_name(struct xdp_md *ctx, struct scratch *s)
 static __always_inline __u32 classify(struct xdp_md *ctx, struct scratch *s)
 {
 	reload_barrier();
+	if (s->payload_off >= s->payload_end) /* no payload (a bare ACK): nothing to classify */
+		return DPI_PROTO_NONE;
 	if (s->event.l4_proto == IPPROTO_UDP) {
 		if (s->event.dst_port == bpf_htons(53) && dns_name(ctx, s) == 0)
 			return DPI_PROTO_DNS;

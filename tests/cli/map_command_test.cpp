@@ -56,7 +56,7 @@ void exercise_dpi_maps(const std::string &service)
     CHECK(names.count("counters") == 1);
 
     CHECK(blocked_domains(service) == std::set<std::string>{"blocked.test", "ads.example.net", "tracker.org",
-                                                            "facebook.com"});
+                                                            "facebook.com", "x.io"});
     CHECK(map_command("block --service " + service + " Evil.Example.").status == 0);
     CHECK(blocked_domains(service).count("evil.example") == 1);
     CHECK(map_command("unblock --service " + service + " evil.example").status == 0);

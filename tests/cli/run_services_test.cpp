@@ -99,7 +99,7 @@ TEST_CASE("harmony run on dpdk and host forwards allowed names and drops blocked
     CHECK(contains(received, "query vmware.com"));
     CHECK_FALSE(contains(received, "query facebook.com"));
     CHECK(contains(printed, "attached: "));
-    CHECK(contains(printed, "blocking 4 domains"));
+    CHECK(contains(printed, "blocking 5 domains"));
     CHECK(contains(printed, "event: passed dns vmware.com client 10.77.0.1:"));
     CHECK(contains(printed, "event: BLOCKED dns facebook.com client 10.77.0.1:"));
     CHECK(contains(printed, "counters: packets"));

@@ -22,7 +22,7 @@ from scapy.layers.tls.extensions import TLS_Ext_ServerName
 from scapy.layers.tls.handshake import TLSClientHello
 from scapy.layers.tls.record import TLS
 
-BLOCKLIST = ["blocked.test", "ads.example.net", "tracker.org", "facebook.com"]
+BLOCKLIST = ["blocked.test", "ads.example.net", "tracker.org", "facebook.com", "x.io"]
 BASE_TIME = 1767225600  # 2026-01-01 00:00:00 UTC: fixed timestamps make the files reproducible
 HTTP_METHODS = [b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT"]
 MAX_TOTAL_BYTES = 300 * 1024
@@ -437,7 +437,20 @@ def build_tricky(rng):
 
     build_tricky_connections(corpus, addrs, rng)
     build_tricky_malformed(corpus, addrs)
+    build_tricky_short_names(corpus, addrs, rng)
     return corpus
+
+
+def build_tricky_short_names(corpus, addrs, rng):
+    # Names around 8 bytes, the word the BPF program reverses the lookup key in: shorter than
+    # a word, exactly one or two, and one byte past; blocked and look-alike.
+    for host in ["x.io", "X.IO.", "a.x.io", "ax.io", "www.x.io", "abcd.x.io", "x.i", "abcdefghijk.x.io",
+                 "abcdefghijkl.io"]:
+        http_connection(corpus, addrs, host)
+    tls_connection(corpus, addrs, "x.io", rng)
+    tls_connection(corpus, addrs, "b.x.io", rng, v6=True)
+    dns_exchange(corpus, addrs, "X.Io", rng)
+    dns_exchange(corpus, addrs, "io", rng)
 
 
 def build_tricky_connections(corpus, addrs, rng):
