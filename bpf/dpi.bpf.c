@@ -312,11 +312,6 @@ static __always_inline int http_name(struct xdp_md *ctx, struct scratch *s)
 	return copy_name(ctx, s, NAME_HTTP_URL);
 }
 
-static __always_inline __u32 be16_at(const __u8 *p)
-{
-	return (p[0] << 8) | p[1];
-}
-
 /* The server_name of a ClientHello: record (5) + handshake header (4) + version (2)
  * + random (32), then session id, cipher suites, compression methods, extensions. */
 static __always_inline int tls_name(struct xdp_md *ctx, struct scratch *s)
@@ -335,7 +330,7 @@ static __always_inline int tls_name(struct xdp_md *ctx, struct scratch *s)
 	__u8 *q = data + off;
 	if ((void *)(q + 2) > data_end)
 		return -1;
-	off = (off + 2 + be16_at(q)) & OFF_MASK; /* past the cipher suites */
+	off = (off + 2 + packet_be16(q)) & OFF_MASK; /* past the cipher suites */
 	q = data + off;
 	if ((void *)(q + 1) > data_end)
 		return -1;
@@ -343,7 +338,7 @@ static __always_inline int tls_name(struct xdp_md *ctx, struct scratch *s)
 	q = data + off;
 	if ((void *)(q + 2) > data_end)
 		return -1;
-	__u32 ext_end = off + 2 + be16_at(q);
+	__u32 ext_end = off + 2 + packet_be16(q);
 	off += 2;
 
 	s->found = 0;
@@ -352,12 +347,12 @@ static __always_inline int tls_name(struct xdp_md *ctx, struct scratch *s)
 		q = data + off;
 		if ((void *)(q + 9) > data_end || off + 4 > ext_end)
 			break;
-		__u32 type = be16_at(q), len = be16_at(q + 2);
+		__u32 type = packet_be16(q), len = packet_be16(q + 2);
 		if (type == 0) { /* server_name: list length, name type 0 = host_name, name length */
 			if (q[6] != 0)
 				break;
 			s->name_off = off + 9;
-			s->name_limit = be16_at(q + 7);
+			s->name_limit = packet_be16(q + 7);
 			s->found = 1;
 			break;
 		}
@@ -379,7 +374,7 @@ static __always_inline int dns_name(struct xdp_md *ctx, struct scratch *s)
 
 	if ((void *)(p + 13) > data_end || base + 13 > s->payload_end)
 		return -1;
-	if (be16_at(p + 4) == 0) /* no question */
+	if (packet_be16(p + 4) == 0) /* no question */
 		return -1;
 	if (p[12] == 0 || p[12] > 63)
 		return -1;

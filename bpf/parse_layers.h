@@ -60,6 +60,12 @@ static __always_inline __u64 packet_u64(const __u8 *p)
 	return *(const __u64 *)p;
 }
 
+/* The big-endian (network order) 16-bit field at p. */
+static __always_inline __u16 packet_be16(const __u8 *p)
+{
+	return bpf_ntohs(packet_u16(p));
+}
+
 /* Writes the IPv4 address at p as ::ffff:a.b.c.d (out: 8-byte aligned, see dpi.h). */
 static __always_inline void map_v4(__u8 *out, const __u8 *p)
 {
@@ -139,7 +145,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off, str
 	if (packet_u16(ip + 6) & bpf_htons(0x1fff)) /* a non-first fragment carries no L4 */
 		return -1;
 	l3->l4_off = off + ihl * 4;
-	l3->ip_end = off + bpf_ntohs(packet_u16(ip + 2));
+	l3->ip_end = off + packet_be16(ip + 2);
 	l3->l4_proto = ip[9];
 	l3->family = 4;
 	map_v4(ev->src_addr, ip + 12);
@@ -166,7 +172,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, str
 		return -1;
 	copy_v6(ev->src_addr, ip + 8);
 	copy_v6(ev->dst_addr, ip + 24);
-	l3->ip_end = off + 40 + bpf_ntohs(packet_u16(ip + 4));
+	l3->ip_end = off + 40 + packet_be16(ip + 4);
 	l3->family = 6;
 
 	__u8 next = ip[6];
@@ -180,7 +186,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off, str
 		if ((void *)(ext + 8) > data_end)
 			return -1;
 		if (next == PARSE_IPV6_FRAGMENT) {
-			if ((((ext[2] << 8) | ext[3]) >> 3) != 0) /* non-first fragment */
+			if ((packet_be16(ext + 2) >> 3) != 0) /* non-first fragment */
 				return -1;
 			o += 8;
 		} else {
