@@ -52,6 +52,7 @@ struct scratch {
 	__u32 name_off;           /* where copy_name() starts */
 	__u32 name_limit;         /* NAME_TLS_SNI: the name's length */
 	__u32 name_len;           /* result of copy_name() */
+	__u32 plain_len;          /* bytes copy_plain_words() or skip_words_without_lf() took */
 	__u32 label_left;         /* NAME_DNS_LABELS: bytes left in the current label */
 	__u32 in_port;            /* a ':' was seen: the rest is a port, not the name */
 	__u32 complete;           /* the name's terminator was found inside the packet */
@@ -107,6 +108,40 @@ static __always_inline __u8 lower(__u8 c)
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
+/* Eight bytes at a time (SWAR: each byte a lane of a 64-bit word). BYTES(c) is c in every lane. */
+#define BYTES(c) (0x0101010101010101ULL * (__u8)(c))
+
+/* Lane flags (0x80) of the bytes of v below n (n <= 0x80). Where a lane is flagged, lanes
+ * above it may be too (the subtraction's borrow), but never one below: the lowest flag is
+ * exact, and so is whether there is one. */
+#define LANES_BELOW(v, n) (((v) - BYTES(n)) & ~(v) & BYTES(0x80))
+#define LANES_EQUAL(v, c) LANES_BELOW((v) ^ BYTES(c), 1)
+
+/* The index of the first byte (lowest address) flagged in a nonzero LANES_* result. */
+static __always_inline __u32 first_flagged_byte(__u64 flags)
+{
+	__u64 lowest = (flags & -flags) >> 7; /* 1 in that lane */
+
+	/* Times 1 << 8k, the constant's byte 7 - k, which holds k, becomes the top byte. */
+	return (lowest * 0x0001020304050607ULL) >> 56;
+}
+
+/* Flags the bytes that end a plain run of HTTP Host or SNI name characters: blanks, line
+ * breaks and other control bytes (< 0x21), and ':' (a port follows). */
+static __always_inline __u64 name_stops(__u64 v)
+{
+	return LANES_BELOW(v, 0x21) | LANES_EQUAL(v, ':');
+}
+
+/* lower() of each byte of v: 0x20 is added to the ASCII lanes in 'A'..'Z'. */
+static __always_inline __u64 lower_word(__u64 v)
+{
+	__u64 ascii = v & BYTES(0x7f);
+	__u64 upper = (ascii + BYTES(0x80 - 'A')) & ~(ascii + BYTES(0x80 - 'Z' - 1)) & ~v & BYTES(0x80);
+
+	return v | (upper >> 2);
+}
+
 /* Parses L2-L4 (parse_layers.h, following IPv6 extension headers): fills the event's
  * endpoints, the flow key and the payload bounds in scratch. Returns -1 when the packet
  * has no L4 Harmony can classify. */
@@ -123,6 +158,41 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct scratch *s)
 }
 
 /*
+ * Copies the name's leading plain bytes (up to its first name_stops() byte, or the SNI's
+ * length) eight at a time, lower-cased, as copy_name()'s byte loop would copy them, and
+ * returns how many: that loop goes on from there. Bytes past them that the last word
+ * wrote are past the name or rewritten by that loop. A loop of its own with exact offsets:
+ * mixed into the byte loop, 8- and 1-byte steps reach each offset in states the kernel
+ * verifier cannot prune.
+ */
+static __always_inline __u32 copy_plain_words(struct xdp_md *ctx, struct scratch *s, __u32 base,
+					      const enum name_format format)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 j = 0;
+
+	for (int k = 0; k < NAME_LEN_MAX / 8; k++) {
+		__u8 *p = data + base + j;
+		/* Opaque to clang, which would otherwise test base + j + 8 against the packet's
+		 * length as a number and read p - 8: unprovable for the verifier. */
+		asm volatile("" : "+r"(p));
+		if ((void *)(p + 8) > data_end || base + j + 8 > s->payload_end)
+			break;
+		__u64 v = packet_u64(p);
+		__u64 stops = name_stops(v);
+		__u32 n = stops ? first_flagged_byte(stops) : 8;
+		if (format == NAME_TLS_SNI && j + n > s->name_limit)
+			n = s->name_limit - j;
+		*(__u64 *)(s->event.name + j) = lower_word(v);
+		if (n < 8)
+			return j + n;
+		j += 8;
+	}
+	return j;
+}
+
+/*
  * Copies the name that starts at s->name_off into s->event.name, lower-cased, in the
  * given format (a constant at every call site, so each inlined copy keeps only its own
  * branches). Sets s->name_len; returns 0 only when the name is complete (its
@@ -130,14 +200,27 @@ static __always_inline int parse_packet(struct xdp_md *ctx, struct scratch *s)
  */
 static __always_inline int copy_name(struct xdp_md *ctx, struct scratch *s, const enum name_format format)
 {
+	s->plain_len = 0;
+	if (format == NAME_HTTP_HOST || format == NAME_TLS_SNI)
+		s->plain_len = copy_plain_words(ctx, s, s->name_off & OFF_MASK, format);
+	/* Packet pointers anew: those of the word loop differ in range at each of its exits. */
+	reload_barrier();
+
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 base = s->name_off & OFF_MASK;
 
-	s->name_len = 0;
+	s->name_len = s->plain_len;
 	s->in_port = 0;
 	s->complete = 0;
-	for (__u32 j = 0; j < NAME_SCAN_MAX; j++) {
+	for (__u32 i = 0; i < NAME_SCAN_MAX; i++) {
+		/* The name byte, counted from the start of the name. Computed anew each turn
+		 * from a fresh read: a j carried from turn to turn would have its bounds narrowed
+		 * by the tests below a different way on each path, and the verifier could not
+		 * prune; an exact i keeps the turns' states alike. */
+		__u32 j = (*(volatile __u32 *)&s->plain_len + i) & 0x3ff; /* the mask only bounds j for the verifier */
+		if (j >= NAME_SCAN_MAX)
+			break;
 		if (format == NAME_TLS_SNI && j == s->name_limit) {
 			s->complete = 1;
 			break;
@@ -239,16 +322,45 @@ static __always_inline __u32 http_method_len(const __u8 *p)
 	return 0;
 }
 
+/* The bytes at base before the first line feed, counted eight at a time: no header line
+ * starts in them, so the Host search can start past them. */
+static __always_inline __u32 skip_words_without_lf(struct xdp_md *ctx, struct scratch *s, __u32 base)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 i = 0;
+
+	for (int k = 0; k < HOST_SCAN_MAX / 8; k++) {
+		__u8 *p = data + base + i;
+		asm volatile("" : "+r"(p)); /* see copy_plain_words() */
+		if ((void *)(p + 8) > data_end || base + i + 8 > s->payload_end)
+			break;
+		__u64 line_feeds = LANES_EQUAL(packet_u64(p), '\n');
+		if (line_feeds)
+			return i + first_flagged_byte(line_feeds);
+		i += 8;
+	}
+	return i;
+}
+
 /* Finds the first line starting with "Host:" (any case); sets s->name_off past the
  * colon and blanks. The search starts past the method, which holds no line break. */
 static __always_inline int find_host_header(struct xdp_md *ctx, struct scratch *s)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	__u32 base = (s->payload_off + s->method_len) & OFF_MASK;
 
+	s->plain_len = skip_words_without_lf(ctx, s, base);
+	reload_barrier(); /* packet pointers anew, as in copy_name() */
+
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
 	s->found = 0;
-	for (__u32 i = 0; i < HOST_SCAN_MAX; i++) {
+	for (__u32 k = 0; k < HOST_SCAN_MAX; k++) {
+		/* Past the skipped words; computed anew each turn as copy_name()'s j. */
+		__u32 i = (*(volatile __u32 *)&s->plain_len + k) & 0xfff;
+		if (i >= HOST_SCAN_MAX)
+			break;
 		__u8 *p = data + base + i;
 		if ((void *)(p + 6) > data_end || base + i + 6 > s->payload_end)
 			break;

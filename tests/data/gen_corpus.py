@@ -438,6 +438,7 @@ def build_tricky(rng):
     build_tricky_connections(corpus, addrs, rng)
     build_tricky_malformed(corpus, addrs)
     build_tricky_short_names(corpus, addrs, rng)
+    build_tricky_name_words(corpus, addrs, rng)
     return corpus
 
 
@@ -451,6 +452,30 @@ def build_tricky_short_names(corpus, addrs, rng):
     tls_connection(corpus, addrs, "b.x.io", rng, v6=True)
     dns_exchange(corpus, addrs, "X.Io", rng)
     dns_exchange(corpus, addrs, "io", rng)
+
+
+def build_tricky_name_words(corpus, addrs, rng):
+    # dpi.bpf.c reads names eight bytes at a time up to the first byte that ends a plain run:
+    # that byte in every lane of the first and second word (names of 1-17 bytes), upper case
+    # at the edges of A-Z, ports and blanks across word edges, SNI lengths ending inside a
+    # word; and the Host search, which skips words without a line feed, with the request
+    # line's line feed in every lane.
+    mixed = "Ab-9.Cd-8.Ef-7.Gh"
+    for n in range(1, len(mixed) + 1):
+        http_connection(corpus, addrs, mixed[:n])
+    for host in ["@[`{AZaz.test", "WWW.FACEBOOK.COM", "ABCDEFGH.X.IO", "abcdefg:8080", "abcdefgh:80",
+                 "Facebook.Com:443", "abcdefghijklmno:1"]:
+        http_connection(corpus, addrs, host)
+    for line, raw in [(b"Host: abcdefghij  \r\n", "abcdefghij"), (b"Host:\tABCDEFGH\t\r\n", "ABCDEFGH"),
+                      (b"Host: FACEBOOK.COM \r\n", "FACEBOOK.COM")]:
+        http_connection(corpus, addrs, None, request=http_request(None, host_line=line), name=raw)
+    for m in range(9):
+        http_connection(corpus, addrs, "x.io", request=http_request("x.io", target=b"/" + b"p" * m))
+    http_connection(corpus, addrs, "x.io", request=http_request("x.io", target=b"/abcdefg",
+                                                               before=b"Accept-Language: en\r\n"))
+    for n in (1, 7, 8, 9, 15, 16, 17):
+        tls_connection(corpus, addrs, mixed[:n], rng)
+    tls_connection(corpus, addrs, "ABCDEFGH.X.IO", rng)
 
 
 def build_tricky_connections(corpus, addrs, rng):
