@@ -244,6 +244,19 @@ uint64_t byte_order(const Insn &i, uint64_t v)
     return byte_swap(v, i.imm);
 }
 
+/// The second of a chained pair with a register source: an ALU operation on the first's
+/// result, or for a move, which overwriting the first's result would make pointless, the
+/// copy of that result to another register (translate chains a move by its source).
+template <Op op>
+uint64_t chained_second(uint64_t first, uint64_t src)
+{
+    if constexpr (op == Op::Mov) {
+        return first;
+    } else {
+        return alu64<op>(first, src);
+    }
+}
+
 enum class Rare { Continue, Stop };
 
 /// The instructions too rare to deserve a handler of their own, and those that write the
@@ -571,7 +584,7 @@ Exit:
         const uint64_t first = HARMONY_VALUE_##F;                                                                      \
         DST = first;                                                                                                   \
         ++ip;                                                                                                          \
-        DST = alu64<Op::op>(first, SRC);                                                                               \
+        DST = chained_second<Op::op>(first, SRC);                                                                      \
     }                                                                                                                  \
     NEXT();                                                                                                            \
     F##_##op##64I_Chained : {                                                                                          \

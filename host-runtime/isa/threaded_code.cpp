@@ -264,7 +264,9 @@ Code translate(const LinkedProgram &program, const void *const *labels)
         Handler h = single(handlers[pc]);
         if (pc + 1 < count) {
             const Insn &next = program.insns[pc + 1];
-            h = fuse(handlers[pc], handlers[pc + 1], next.dst == i.dst, next.op == Op::Store && next.src == i.dst);
+            // A move is chained by its source (chained_second in interpreter.cpp), the rest by their dst.
+            const bool chained = handlers[pc + 1].handler == Mov64R ? next.src == i.dst : next.dst == i.dst;
+            h = fuse(handlers[pc], handlers[pc + 1], chained, next.op == Op::Store && next.src == i.dst);
         }
         code.slots.push_back(
             Slot{.handler = labels[h], .dst = i.dst, .src = i.src, .off = i.off, .imm = immediate_for(program, pc)});

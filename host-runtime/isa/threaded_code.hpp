@@ -35,9 +35,10 @@ namespace harmony::vm::threaded {
 /// 64-bit ALU operation or jump (the bulk of clang's parsing code) runs as one handler,
 /// F_op64R / F_op64I. The second instruction keeps its own slot, so a jump landing on it
 /// still works. Each pair has a second, chained form (F_op64R_Chained...) for when the
-/// second instruction's dst is the first's: the first result then flows to the second in
-/// a machine register instead of through the register file's memory, which is what the
-/// dependent chains of parsing code (load, mask, compare) wait on.
+/// second instruction's dst is the first's (for a register move, its source: a move onto
+/// the first's dst would discard it): the first result then flows to the second in a
+/// machine register instead of through the register file's memory, which is what the
+/// dependent chains of parsing code (load, mask, compare; compute, copy) wait on.
 #define HARMONY_FUSED_FIRSTS(X)                                                                                        \
     X(Mov64R) X(Mov64I) X(Ld1) X(Ld2) X(Ld4) X(Ld8) X(Add64I) X(And64I) X(Or64I) X(Xor64I) X(Lsh64I) X(Rsh64I)         \
     X(Add64R) X(Or64R)
