@@ -121,8 +121,9 @@ std::vector<Bytes> random_frames(size_t count)
 
 TEST_CASE("random names give the oracle's verdict, protocol and name on every target", "[replay]")
 {
-    const auto frames = random_frames(3000);
-    auto replay_on = [&](const std::string &target) {
+    // Once for the test case, not once for each target GENERATE runs it for.
+    static const auto frames = random_frames(3000);
+    auto replay_on = [](const std::string &target) {
         auto program = cli::load_on_target(target, HARMONY_BPF_DIR "/dpi.bpf.o");
         REQUIRE(program.has_value());
         REQUIRE(dpi::apply_blocklist(**program, HARMONY_SOURCE_DIR "/tests/data/blocklist.txt").has_value());
@@ -130,7 +131,7 @@ TEST_CASE("random names give the oracle's verdict, protocol and name on every ta
         REQUIRE(lines.has_value());
         return *lines;
     };
-    const auto oracle = replay_on("native");
+    static const auto oracle = replay_on("native");
     size_t named = 0, dropped = 0;
     for (const auto &line : oracle) {
         named += line.name != "-";
